@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class ComplianceConfig(AppConfig):
+    """Who may do what from where: KYC profiles, the jurisdiction rulebook, GeoIP signals,
+    access decisions, alerts and reports."""
+
+    name = "compliance"

@@ -1,0 +1,238 @@
+"""Demo data for ``make run``: instruments, accounts in six jurisdictions, an operator API key
+and a console user. Loaded once; officers' later changes are never overwritten."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from decimal import Decimal
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from compliance.models import AccountProfile
+from core import api_keys, audit, clock
+from core.models import ApiKey
+from risk.models import Instrument
+
+ACTOR = "system:demo"
+
+INSTRUMENTS = [
+    # symbol, class, underlying, calendar, tier, tick, lot, leverage, max qty, max notional,
+    # max position notional, open-interest cap, market index
+    (
+        "AAPL-PERP",
+        "equity_perp",
+        "AAPL",
+        "XNYS",
+        1,
+        "0.01",
+        "0.01",
+        "20",
+        "10000",
+        "2000000",
+        "5000000",
+        "500000",
+        False,
+    ),
+    (
+        "NVDA-PERP",
+        "equity_perp",
+        "NVDA",
+        "XNYS",
+        1,
+        "0.01",
+        "0.01",
+        "20",
+        "10000",
+        "2000000",
+        "5000000",
+        "500000",
+        False,
+    ),
+    (
+        "TSLA-PERP",
+        "equity_perp",
+        "TSLA",
+        "XNYS",
+        1,
+        "0.01",
+        "0.01",
+        "10",
+        "5000",
+        "1000000",
+        "3000000",
+        "300000",
+        False,
+    ),
+    (
+        "SPY-PERP",
+        "equity_perp",
+        "SPY",
+        "XNYS",
+        1,
+        "0.01",
+        "0.01",
+        "25",
+        "20000",
+        "5000000",
+        "10000000",
+        "1000000",
+        True,
+    ),
+    (
+        "BTC-PERP",
+        "crypto_perp",
+        "BTC",
+        "24x7",
+        1,
+        "0.5",
+        "0.001",
+        "50",
+        "100",
+        "5000000",
+        "10000000",
+        "5000",
+        False,
+    ),
+    (
+        "USTB-RWA",
+        "rwa_token",
+        "US-TBILL",
+        "24x7",
+        2,
+        "0.0001",
+        "1",
+        "1",
+        "1000000",
+        "1000000",
+        "5000000",
+        "100000000",
+        False,
+    ),
+]
+
+ACCOUNTS = [
+    # account id, residence, subdivision, nationalities, entity type, controlling, category
+    ("acc-sg", "SG", "", ["SG"], "individual", [], "retail"),
+    ("acc-hk", "HK", "", ["HK"], "individual", [], "professional"),
+    ("acc-cn", "CN", "", ["CN"], "individual", [], "retail"),
+    ("acc-us", "US", "US-NY", ["US"], "individual", [], "retail"),
+    ("acc-gb", "GB", "", ["GB"], "individual", [], "retail"),
+    ("acc-ir", "IR", "", ["IR"], "individual", [], "retail"),
+    ("acc-sg-fund", "SG", "", [], "entity", ["CN"], "professional"),
+]
+
+OPERATOR_KEY_NAME = "demo-operator"
+OPERATOR_SCOPES = ["custody", "marketdata", "operator", "pretrade", "reference", "reports"]
+OFFICER_USERNAME = "officer"
+
+
+def _load_instruments() -> int:
+    created = 0
+    for row in INSTRUMENTS:
+        (
+            symbol,
+            product,
+            underlying,
+            calendar,
+            tier,
+            tick,
+            lot,
+            lev,
+            qty,
+            notional,
+            position,
+            oi_cap,
+            index,
+        ) = row
+        if Instrument.objects.filter(symbol=symbol).exists():
+            continue
+        fields = {
+            "product_class": product,
+            "underlying": underlying,
+            "calendar": calendar,
+            "tier": tier,
+            "tick_size": Decimal(tick),
+            "lot_size": Decimal(lot),
+            "max_leverage": Decimal(lev),
+            "max_order_quantity": Decimal(qty),
+            "max_order_notional": Decimal(notional),
+            "max_position_notional": Decimal(position),
+            "open_interest_cap": Decimal(oi_cap),
+            "is_market_index": index,
+        }
+        Instrument.objects.create(symbol=symbol, updated_at=clock.now(), updated_by=ACTOR, **fields)
+        audit.record(
+            actor=ACTOR,
+            action="instrument.create",
+            object_type="instrument",
+            object_id=symbol,
+            after={k: str(v) for k, v in fields.items()},
+        )
+        created += 1
+    return created
+
+
+def _load_accounts() -> int:
+    created = 0
+    for account_id, country, subdivision, nationalities, kind, controlling, category in ACCOUNTS:
+        if AccountProfile.objects.filter(account_id=account_id).exists():
+            continue
+        fields = {
+            "residence_country": country,
+            "residence_subdivision": subdivision,
+            "nationalities": nationalities,
+            "entity_type": kind,
+            "controlling_countries": controlling,
+            "investor_category": category,
+            "status": "active",
+        }
+        AccountProfile.objects.create(
+            account_id=account_id, updated_at=clock.now(), updated_by=ACTOR, **fields
+        )
+        audit.record(
+            actor=ACTOR,
+            action="account.create",
+            object_type="account",
+            object_id=account_id,
+            after=fields,
+        )
+        created += 1
+    return created
+
+
+def load(credentials_file: Path) -> dict:
+    """Load what is missing and return the demo credentials. The credentials file keeps
+    the demo key and password in ``var/`` (development only) so a re-run can show them."""
+    credentials = json.loads(credentials_file.read_text()) if credentials_file.exists() else {}
+    with transaction.atomic():
+        instruments = _load_instruments()
+        accounts = _load_accounts()
+        key_known = ApiKey.objects.filter(name=OPERATOR_KEY_NAME, revoked_at__isnull=True)
+        if "api_key" not in credentials or not key_known.exists():
+            ApiKey.objects.filter(name=OPERATOR_KEY_NAME).delete()
+            _, raw_key = api_keys.create_api_key(
+                name=OPERATOR_KEY_NAME, scopes=OPERATOR_SCOPES, actor=ACTOR
+            )
+            credentials["api_key"] = raw_key
+        users = get_user_model().objects
+        if "password" not in credentials or not users.filter(username=OFFICER_USERNAME).exists():
+            password = secrets.token_urlsafe(12)
+            user, _ = users.get_or_create(username=OFFICER_USERNAME)
+            user.set_password(password)
+            user.is_staff = True
+            user.save()
+            audit.record(
+                actor=ACTOR,
+                action="console_user.create",
+                object_type="user",
+                object_id=OFFICER_USERNAME,
+                after={"username": OFFICER_USERNAME},
+            )
+            credentials["username"], credentials["password"] = OFFICER_USERNAME, password
+    credentials_file.parent.mkdir(parents=True, exist_ok=True)
+    credentials_file.write_text(json.dumps(credentials, indent=2))
+    credentials_file.chmod(0o600)
+    return {**credentials, "instruments_created": instruments, "accounts_created": accounts}

@@ -1,0 +1,17 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from core import demo
+
+
+class Command(BaseCommand):
+    help = "Load the demo instruments, accounts, operator API key and console user (once)."
+
+    def handle(self, *args, **options):
+        result = demo.load(settings.VAR_DIR / "demo-credentials.json")
+        self.stdout.write(
+            f"demo data: {result['instruments_created']} instruments and "
+            f"{result['accounts_created']} accounts created (existing ones kept)"
+        )
+        self.stdout.write(f"  console user:  {result['username']} / {result['password']}")
+        self.stdout.write(f"  operator API key (all scopes): {result['api_key']}")

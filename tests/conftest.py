@@ -1,0 +1,49 @@
+"""Fixtures shared by the whole suite. Real Redis, real databases: nothing here is mocked."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.test import APIClient
+
+from core import api_keys
+from core.redis_client import get_redis
+
+
+@pytest.fixture(autouse=True)
+def _fresh_key_cache():
+    api_keys._cache.clear()
+    yield
+    api_keys._cache.clear()
+
+
+@pytest.fixture
+def redis_conn():
+    """The real Redis of the test run (logical database 9), flushed before and after."""
+    client = get_redis()
+    client.flushdb()
+    yield client
+    client.flushdb()
+
+
+@pytest.fixture
+def make_key(db):
+    """Create a real API key with the given scopes and return the raw key."""
+
+    def _make(*scopes: str, name: str | None = None) -> str:
+        _make.counter += 1
+        _, raw = api_keys.create_api_key(
+            name=name or f"test-key-{_make.counter}", scopes=list(scopes), actor="test"
+        )
+        return raw
+
+    _make.counter = 0
+    return _make
+
+
+@pytest.fixture
+def api(db):
+    return APIClient(raise_request_exception=False)
+
+
+def auth(raw_key: str) -> dict[str, str]:
+    return {"HTTP_AUTHORIZATION": f"Api-Key {raw_key}"}
