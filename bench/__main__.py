@@ -56,7 +56,9 @@ def main(argv: list[str]) -> int:
     results.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     meta = {"when": stamp, "machine": platform.platform(), "cpus": os.cpu_count(), "quick": quick}
-    (results / f"{stamp}.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
+    (results / f"{stamp}.json").write_text(
+        json.dumps({"meta": meta, "rows": rows}, indent=2, default=str)
+    )
     (results / "latest.md").write_text(
         f"Run {stamp} on {meta['machine']} ({meta['cpus']} CPUs)\n\n{table}\n"
     )

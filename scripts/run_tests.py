@@ -50,7 +50,9 @@ def postgres_url() -> str | None:
 
     for url in filter(None, candidates):
         try:
-            psycopg.connect(url.replace("postgres://", "postgresql://", 1), connect_timeout=2).close()
+            psycopg.connect(
+                url.replace("postgres://", "postgresql://", 1), connect_timeout=2
+            ).close()
         except psycopg.Error:
             continue
         return url

@@ -77,7 +77,9 @@ TEMPLATES = [
 ]
 
 DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'gatehouse.sqlite3'}"),
+    "default": environ.Env.db_url_config(
+        env.str("DATABASE_URL", default="") or f"sqlite:///{VAR_DIR / 'gatehouse.sqlite3'}"
+    ),
 }
 
 
@@ -199,3 +201,13 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
     },
 }
+
+# --- Policy snapshot ---------------------------------------------------------------------
+POLICY_CHECK_INTERVAL_MS = env.int("POLICY_CHECK_INTERVAL_MS", default=50)
+POLICY_MAX_AGE_SECONDS = env.int("POLICY_MAX_AGE_SECONDS", default=30)
+
+# --- Jurisdiction gate --------------------------------------------------------------------
+# Effects for signals without a jurisdiction, per action (RULES.md §7; never on withdraw).
+ACCESS_DEFAULT_ANONYMIZER = env.dict("ACCESS_DEFAULT_ANONYMIZER", default={"open": "review"})
+ACCESS_DEFAULT_IP_UNLOCATED = env.dict("ACCESS_DEFAULT_IP_UNLOCATED", default={"open": "review"})
+ACCESS_DEFAULT_NO_PROFILE = env.dict("ACCESS_DEFAULT_NO_PROFILE", default={"open": "review"})

@@ -12,6 +12,7 @@ api_v1 = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("", include("core.api.urls")),
+    path("", include("compliance.api.urls")),
 ]
 
 urlpatterns = [

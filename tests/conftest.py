@@ -47,3 +47,13 @@ def api(db):
 
 def auth(raw_key: str) -> dict[str, str]:
     return {"HTTP_AUTHORIZATION": f"Api-Key {raw_key}"}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_policy_snapshots():
+    """Each test builds its snapshots from its own database state."""
+    from compliance.snapshot import holder
+
+    holder.reset()
+    yield
+    holder.reset()

@@ -16,13 +16,13 @@ def test_health_and_readiness(server):
 
 
 def test_openapi_schema_and_docs_are_served(server):
-    status, headers, payload = server.request("GET", "/api/v1/schema/?format=json")
+    status, _, payload = server.request("GET", "/api/v1/schema/?format=json")
     assert status == 200
     schema = json.loads(payload)
     assert schema["openapi"].startswith("3.")
     assert "/api/v1/auth/whoami" in schema["paths"]
     assert "ApiKey" in schema["components"]["securitySchemes"]
-    status, headers, payload = server.request("GET", "/api/v1/docs/")
+    status, _, payload = server.request("GET", "/api/v1/docs/")
     assert status == 200 and b"swagger" in payload.lower()
     assert b"cdn" not in payload.lower()
 

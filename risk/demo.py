@@ -11,6 +11,7 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from compliance import services as compliance_services
 from compliance.models import AccountProfile
 from core import api_keys, audit, clock
 from core.models import ApiKey
@@ -189,16 +190,7 @@ def _load_accounts() -> int:
             "investor_category": category,
             "status": "active",
         }
-        AccountProfile.objects.create(
-            account_id=account_id, updated_at=clock.now(), updated_by=ACTOR, **fields
-        )
-        audit.record(
-            actor=ACTOR,
-            action="account.create",
-            object_type="account",
-            object_id=account_id,
-            after=fields,
-        )
+        compliance_services.put_account_profile(account_id=account_id, facts=fields, actor=ACTOR)
         created += 1
     return created
 

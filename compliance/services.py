@@ -1,0 +1,218 @@
+"""Every write of the jurisdiction gate: one function per use case, one transaction, its
+audit entry, and a policy-version bump so every worker sees the change."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import Max
+
+from core import audit, clock, policy
+from core.errors import Conflict, GatehouseError, NotFound, ValidationFailed
+
+from .models import AccountProfile, AccountProfileVersion, RulebookVersion, RuleRevision
+from .rulebook import Rule
+
+PROFILE_FIELDS = (
+    "residence_country",
+    "residence_subdivision",
+    "nationalities",
+    "entity_type",
+    "controlling_countries",
+    "investor_category",
+    "status",
+)
+RULE_FIELDS = (
+    "jurisdictions",
+    "product_classes",
+    "actions",
+    "effect",
+    "investor_category",
+    "citation_text",
+    "citation_ref",
+    "effective_from",
+    "effective_until",
+)
+
+
+class FourEyesRequired(GatehouseError):
+    """The person who drafted a change may not be the one who puts it in force."""
+
+    status = 403
+    code = "FOUR_EYES_REQUIRED"
+
+
+def profile_facts(profile: AccountProfile) -> dict:
+    return {name: getattr(profile, name) for name in PROFILE_FIELDS}
+
+
+def put_account_profile(*, account_id: str, facts: dict, actor: str) -> tuple[AccountProfile, bool]:
+    """Create or replace an account's KYC facts; returns (profile, changed). Replacing with
+    the same facts changes nothing and writes no new version."""
+    facts = {name: facts[name] for name in PROFILE_FIELDS}
+    with transaction.atomic():
+        profile = AccountProfile.objects.select_for_update().filter(account_id=account_id).first()
+        before = profile_facts(profile) if profile else None
+        if before == facts:
+            return profile, False
+        now = clock.now()
+        version = profile.version + 1 if profile else 1
+        history = AccountProfileVersion.objects.create(
+            account_id=account_id, version=version, facts=facts, changed_at=now, changed_by=actor
+        )
+        if profile is None:
+            profile = AccountProfile(account_id=account_id)
+        for name, value in facts.items():
+            setattr(profile, name, value)
+        profile.version, profile.change_seq = version, history.pk
+        profile.updated_at, profile.updated_by = now, actor
+        profile.save()
+        audit.record(
+            actor=actor,
+            action="account.create" if before is None else "account.update",
+            object_type="account",
+            object_id=account_id,
+            before=before,
+            after=facts,
+        )
+        policy.bump()
+    return profile, True
+
+
+def _rule_from(rule_id: str, fields: dict) -> Rule:
+    """Build the domain rule, turning its checks into field errors."""
+    try:
+        return Rule(
+            rule_id=rule_id,
+            jurisdictions=fields["jurisdictions"],
+            product_classes=fields["product_classes"],
+            actions=fields["actions"],
+            effect=fields["effect"],
+            citation_text=fields["citation_text"],
+            citation_ref=fields["citation_ref"],
+            investor_category=fields.get("investor_category") or None,
+            effective_from=fields.get("effective_from"),
+            effective_until=fields.get("effective_until"),
+        )
+    except ValueError as exc:
+        raise ValidationFailed(f"rule {rule_id}: {exc}", fields={"rule": [str(exc)]}) from exc
+
+
+def rule_of(revision: RuleRevision) -> Rule:
+    return _rule_from(revision.rule_id, {name: getattr(revision, name) for name in RULE_FIELDS})
+
+
+def _revision_snapshot(revision: RuleRevision) -> dict:
+    data = {name: getattr(revision, name) for name in RULE_FIELDS}
+    for name in ("effective_from", "effective_until"):
+        data[name] = data[name].isoformat() if isinstance(data[name], datetime) else None
+    return {"rule_id": revision.rule_id, "revision": revision.revision, **data}
+
+
+def draft_rule(
+    *, rule_id: str, fields: dict, actor: str, note: str = "", retires: bool = False
+) -> RuleRevision:
+    """Propose a new revision of a rule (or a new rule, or its retirement). It has no effect
+    until someone else activates it."""
+    with transaction.atomic():
+        existing = RuleRevision.objects.select_for_update().filter(rule_id=rule_id)
+        if retires:
+            current = existing.filter(status="active").first()
+            if current is None:
+                raise NotFound(f"rule {rule_id} has no active revision to retire")
+            fields = {name: getattr(current, name) for name in RULE_FIELDS}
+        rule = _rule_from(rule_id, fields)
+        number = (existing.aggregate(Max("revision"))["revision__max"] or 0) + 1
+        revision = RuleRevision.objects.create(
+            rule_id=rule_id,
+            revision=number,
+            jurisdictions=sorted(rule.jurisdictions),
+            product_classes=sorted(rule.product_classes),
+            actions=sorted(rule.actions),
+            effect=rule.effect,
+            investor_category=rule.investor_category or "",
+            citation_text=rule.citation_text,
+            citation_ref=rule.citation_ref,
+            effective_from=rule.effective_from,
+            effective_until=rule.effective_until,
+            retires_rule=retires,
+            status="draft",
+            created_by=actor,
+            created_at=clock.now(),
+            note=note,
+        )
+        audit.record(
+            actor=actor,
+            action="rule.retire_proposed" if retires else "rule.draft",
+            object_type="rule",
+            object_id=f"{rule_id}#r{number}",
+            after=_revision_snapshot(revision),
+        )
+    return revision
+
+
+def _publish(actor: str, now: datetime) -> RulebookVersion:
+    last = RulebookVersion.objects.aggregate(Max("version"))["version__max"] or 0
+    version = RulebookVersion.objects.create(version=last + 1, published_at=now, published_by=actor)
+    version.revisions.set(RuleRevision.objects.filter(status="active"))
+    return version
+
+
+def activate_rule(*, rule_id: str, revision: int, actor: str) -> RulebookVersion:
+    """Put a drafted revision in force (or retire the rule, for a retirement draft) and
+    publish the resulting rulebook version. Four eyes: never by its own drafter."""
+    with transaction.atomic():
+        rows = RuleRevision.objects.select_for_update().filter(rule_id=rule_id)
+        draft = rows.filter(revision=revision).first()
+        if draft is None:
+            raise NotFound(f"rule {rule_id} has no revision {revision}")
+        if draft.status != "draft":
+            raise Conflict(f"rule {rule_id} r{revision} is {draft.status}, not a draft")
+        if draft.created_by == actor:
+            raise FourEyesRequired(
+                f"{actor} drafted rule {rule_id} r{revision}; another person must approve it"
+            )
+        now = clock.now()
+        current = rows.filter(status="active").first()
+        before = _revision_snapshot(current) if current else None
+        if current is not None:
+            current.status = "retired" if draft.retires_rule else "superseded"
+            current.save(update_fields=["status"])
+        draft.status = "retired" if draft.retires_rule else "active"
+        draft.approved_by, draft.approved_at = actor, now
+        draft.save(update_fields=["status", "approved_by", "approved_at"])
+        published = _publish(actor, now)
+        audit.record(
+            actor=actor,
+            action="rule.retire" if draft.retires_rule else "rule.activate",
+            object_type="rule",
+            object_id=f"{rule_id}#r{revision}",
+            before=before,
+            after={**_revision_snapshot(draft), "rulebook_version": published.version},
+        )
+        policy.bump()
+    return published
+
+
+def reject_rule(*, rule_id: str, revision: int, actor: str, reason: str) -> RuleRevision:
+    with transaction.atomic():
+        draft = (
+            RuleRevision.objects.select_for_update()
+            .filter(rule_id=rule_id, revision=revision)
+            .first()
+        )
+        if draft is None:
+            raise NotFound(f"rule {rule_id} has no revision {revision}")
+        if draft.status != "draft":
+            raise Conflict(f"rule {rule_id} r{revision} is {draft.status}, not a draft")
+        draft.status, draft.note = "rejected", reason
+        draft.save(update_fields=["status", "note"])
+        audit.record(
+            actor=actor,
+            action="rule.reject",
+            object_type="rule",
+            object_id=f"{rule_id}#r{revision}",
+            after={"status": "rejected", "reason": reason},
+        )
+    return draft

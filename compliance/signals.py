@@ -1,0 +1,188 @@
+"""The facts a request brings, resolved to the jurisdictions the rulebook speaks about.
+
+RULES.md §7 ("Signals and how they combine"): the jurisdictions of a request are the IP's
+country and subdivision (GeoIP2), the account's residence (country and subdivision), every
+nationality and, for entities, every country of a controlling person. The last one is
+there because the 2026 PRC notice (银发〔2026〕42号) reaches "境内主体及其控制的境外主体",
+domestic entities *and the overseas entities they control* (§(十三)), and RWA business that
+domestic entities carry out abroad "直接或间接", directly or indirectly (§(十四)).
+
+Facts are frozen and compute their signals once, when they are built, so the decision on
+the hot path only walks tuples (see ``compliance.access.decide``).
+
+Hong Kong, Macau and Taiwan are their own jurisdictions (``HK``, ``MO``, ``TW``), never
+``CN``. ISO 3166-2:CN also lists them as ``CN-HK``, ``CN-MO`` and ``CN-TW``; such a code is
+read as the territory's own country code so that a mainland rule can never reach it.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+
+import pycountry
+
+IP_GEOLOCATION = "ip_geolocation"
+RESIDENCE = "residence"
+NATIONALITY = "nationality"
+CONTROLLING_PERSON = "controlling_person"
+
+INDIVIDUAL = "individual"
+ENTITY = "entity"
+ENTITY_TYPES = frozenset({INDIVIDUAL, ENTITY})
+
+RETAIL = "retail"
+PROFESSIONAL = "professional"
+INVESTOR_CATEGORIES = frozenset({RETAIL, PROFESSIONAL})
+
+ACCOUNT_STATUSES = frozenset({"active", "suspended", "closed"})
+
+OWN_JURISDICTION_TERRITORIES = {"CN-HK": "HK", "CN-MO": "MO", "CN-TW": "TW"}
+"""ISO 3166-2:CN codes of territories the rulebook treats as their own countries."""
+
+
+@functools.lru_cache(maxsize=4096)
+def is_known_jurisdiction(code: str) -> bool:
+    """Whether ``code`` is a current ISO 3166-1 alpha-2 or ISO 3166-2 code (pycountry).
+
+    CONVENTIONS.md: codes are checked against the real ISO lists, never a hand-written one.
+    Only the canonical upper-case spelling counts (pycountry itself ignores case): ``cn``
+    would otherwise pass here and then match no rule.
+    """
+    if not isinstance(code, str) or code != code.upper():
+        return False
+    if "-" in code:
+        return pycountry.subdivisions.get(code=code) is not None
+    return len(code) == 2 and pycountry.countries.get(alpha_2=code) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """One jurisdiction a request is attached to, and through which fact (``name``)."""
+
+    name: str
+    country: str
+    subdivision: str | None = None
+
+    @property
+    def jurisdiction(self) -> str:
+        return self.subdivision or self.country
+
+
+def jurisdiction_of(country: str | None, subdivision: str | None) -> tuple[str | None, str | None]:
+    """Normalise a (country, full ISO 3166-2 subdivision) pair; raise ValueError if inconsistent.
+
+    ``CN`` + ``CN-HK`` becomes ``HK`` with no subdivision (HK, MO, TW are their own
+    jurisdictions). A subdivision must belong to the country it is given with.
+    """
+    if subdivision is not None:
+        territory = OWN_JURISDICTION_TERRITORIES.get(subdivision)
+        if territory is not None:
+            return territory, None
+        prefix, dash, _ = subdivision.partition("-")
+        if not dash or (country is not None and prefix != country):
+            raise ValueError(f"subdivision {subdivision!r} is not in country {country!r}")
+        return prefix, subdivision
+    return country, None
+
+
+@dataclass(frozen=True, slots=True)
+class IpFacts:
+    """What GeoIP2 says about the request's address (see ``compliance.geoip``).
+
+    ``subdivision`` is the full ISO 3166-2 code (``UA-43``). ``country`` is the GeoIP2
+    *country* (where the address is used), never the *registered* country (where the block
+    was allocated): an address with no country is unlocated, not guessed.
+    """
+
+    ip: str
+    country: str | None = None
+    subdivision: str | None = None
+    is_anonymous_vpn: bool = False
+    is_hosting_provider: bool = False
+    is_tor_exit_node: bool = False
+    is_public_proxy: bool = False
+    is_residential_proxy: bool = False
+    signals: tuple[Signal, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        country, subdivision = jurisdiction_of(self.country, self.subdivision)
+        object.__setattr__(self, "country", country)
+        object.__setattr__(self, "subdivision", subdivision)
+        located = (Signal(IP_GEOLOCATION, country, subdivision),) if country else ()
+        object.__setattr__(self, "signals", located)
+
+    @property
+    def located(self) -> bool:
+        """False for private, reserved and unknown addresses (no GeoIP2 country)."""
+        return bool(self.signals)
+
+    @property
+    def is_anonymizer(self) -> bool:
+        """VPN, hosting, Tor or proxy: the address hides where the person is (RULES.md §7)."""
+        return (
+            self.is_anonymous_vpn
+            or self.is_hosting_provider
+            or self.is_tor_exit_node
+            or self.is_public_proxy
+            or self.is_residential_proxy
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileFacts:
+    """The account's KYC facts (API.md, ``PUT /api/v1/accounts/{account_id}``).
+
+    ``status`` is carried but not decided on here: a suspended or closed account is refused
+    by the pre-trade pipeline (``ACCOUNT_SUSPENDED``), whatever the jurisdiction says.
+    ``controlling_countries`` only count for entities: for an individual they have no
+    legal meaning, so they produce no signal.
+    """
+
+    account_id: str
+    residence_country: str
+    residence_subdivision: str | None = None
+    nationalities: tuple[str, ...] = ()
+    entity_type: str = INDIVIDUAL
+    controlling_countries: tuple[str, ...] = ()
+    investor_category: str = RETAIL
+    status: str = "active"
+    signals: tuple[Signal, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.entity_type not in ENTITY_TYPES:
+            raise ValueError(f"entity_type must be one of {sorted(ENTITY_TYPES)}")
+        if self.investor_category not in INVESTOR_CATEGORIES:
+            raise ValueError(f"investor_category must be one of {sorted(INVESTOR_CATEGORIES)}")
+        if self.status not in ACCOUNT_STATUSES:
+            raise ValueError(f"status must be one of {sorted(ACCOUNT_STATUSES)}")
+        object.__setattr__(self, "nationalities", tuple(self.nationalities))
+        object.__setattr__(self, "controlling_countries", tuple(self.controlling_countries))
+        object.__setattr__(self, "signals", _profile_signals(self))
+
+
+def _known(code: str | None, field_name: str, *, subdivision: bool = False) -> None:
+    """A code the rulebook cannot recognise would silently escape every rule: refuse it."""
+    if code is None or not is_known_jurisdiction(code) or (("-" in code) != subdivision):
+        raise ValueError(f"{field_name}: {code!r} is not an ISO 3166 code of the right kind")
+
+
+def _profile_signals(profile: ProfileFacts) -> tuple[Signal, ...]:
+    _known(profile.residence_country, "residence_country")
+    if profile.residence_subdivision is not None:
+        _known(profile.residence_subdivision, "residence_subdivision", subdivision=True)
+    country, subdivision = jurisdiction_of(profile.residence_country, profile.residence_subdivision)
+    found = [Signal(RESIDENCE, country, subdivision)]
+    for nationality in profile.nationalities:
+        _known(nationality, "nationalities")
+        found.append(Signal(NATIONALITY, nationality))
+    if profile.entity_type == ENTITY:
+        for controlling in profile.controlling_countries:
+            _known(controlling, "controlling_countries")
+            found.append(Signal(CONTROLLING_PERSON, controlling))
+    return tuple(dict.fromkeys(found))
+
+
+def signals_of(profile: ProfileFacts | None, ip: IpFacts | None) -> tuple[Signal, ...]:
+    """Every jurisdiction signal of a request, IP first, in the order reasons are listed."""
+    return (ip.signals if ip else ()) + (profile.signals if profile else ())

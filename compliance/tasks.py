@@ -1,0 +1,10 @@
+"""Celery tasks of the jurisdiction gate (one line each around a service)."""
+
+from celery import shared_task
+
+from . import decision_log
+
+
+@shared_task(acks_late=True, ignore_result=True, time_limit=30)
+def realtime_drain_access_decisions() -> int:
+    return decision_log.drain(max_seconds=5.0)
