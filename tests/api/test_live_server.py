@@ -55,3 +55,53 @@ def test_revocation_reaches_the_running_server_within_a_second(server):
         status = server.json("GET", "/api/v1/auth/whoami", key=key)[0]
         time.sleep(0.05)
     assert status == 401
+
+
+def test_access_gate_over_http_with_a_profile_change_and_a_durable_record(server, operator_key):
+    """PUT a profile through the API, then ask the access gate: the server's policy
+    snapshot must see the change (bumped through Redis), and the decision must reach the
+    database through the drain."""
+    status, _ = server.json(
+        "PUT",
+        "/api/v1/accounts/bb-1",
+        {
+            "residence_country": "SG",
+            "entity_type": "individual",
+            "investor_category": "retail",
+            "status": "active",
+        },
+        key=operator_key,
+    )
+    assert status == 201
+    body = {
+        "account_id": "bb-1",
+        "client_ip": "203.198.7.66",
+        "product_class": "rwa_token",
+        "action": "open",
+    }
+    status, answer = server.json("POST", "/api/v1/access/check", body, key=operator_key)
+    assert status == 200 and answer["effect"] == "allow"
+
+    server.json(
+        "PUT",
+        "/api/v1/accounts/bb-1",
+        {
+            "residence_country": "CN",
+            "entity_type": "individual",
+            "investor_category": "retail",
+            "status": "active",
+        },
+        key=operator_key,
+    )
+    deadline, effect = time.monotonic() + 5, "allow"
+    while effect == "allow" and time.monotonic() < deadline:
+        effect = server.json("POST", "/api/v1/access/check", body, key=operator_key)[1]["effect"]
+    assert effect == "deny"
+
+    status, answer = server.json(
+        "POST", "/api/v1/access/check", {**body, "client_ip": "nope"}, key=operator_key
+    )
+    assert status == 400 and "client_ip" in answer["error"]["fields"]
+
+    output = server.manage("drain_access_decisions", "--claim-idle-ms", "0")
+    assert "stored" in output and "0 left" in output
