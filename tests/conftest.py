@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from rest_framework.test import APIClient
-
-from core import api_keys
-from core.redis_client import get_redis
 
 
 @pytest.fixture(autouse=True)
 def _fresh_key_cache():
+    from core import api_keys
+
     api_keys._cache.clear()
     yield
     api_keys._cache.clear()
@@ -19,6 +17,8 @@ def _fresh_key_cache():
 @pytest.fixture
 def redis_conn():
     """The real Redis of the test run (logical database 9), flushed before and after."""
+    from core.redis_client import get_redis
+
     client = get_redis()
     client.flushdb()
     yield client
@@ -28,6 +28,8 @@ def redis_conn():
 @pytest.fixture
 def make_key(db):
     """Create a real API key with the given scopes and return the raw key."""
+
+    from core import api_keys
 
     def _make(*scopes: str, name: str | None = None) -> str:
         _make.counter += 1
@@ -42,6 +44,8 @@ def make_key(db):
 
 @pytest.fixture
 def api(db):
+    from rest_framework.test import APIClient
+
     return APIClient(raise_request_exception=False)
 
 
