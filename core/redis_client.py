@@ -9,6 +9,7 @@ Redis Cluster slot for an atomic Lua step are hash-tagged: everything of one acc
 from __future__ import annotations
 
 import threading
+import zlib
 
 import redis
 from django.conf import settings
@@ -35,13 +36,30 @@ def get_redis() -> redis.Redis:
     return _client
 
 
+ACCOUNT_BUCKETS = 256
+
+
+def account_bucket(account_id: str) -> int:
+    """Accounts are spread over a fixed number of buckets by CRC-32 of their id."""
+    return zlib.crc32(account_id.encode()) % ACCOUNT_BUCKETS
+
+
 def account_tag(account_id: str) -> str:
-    """The hash tag that pins all of one account's keys to one cluster slot."""
-    return "{acct:" + account_id + "}"
+    """The hash tag that pins all of one account's keys to one cluster slot.
+
+    The tag names the account's *bucket*, not the account: an account's keys and its
+    bucket's decision stream then share a slot, so one Lua step can reserve and record
+    atomically, and a drain reads 256 streams rather than one per account.
+    """
+    return "{acct:" + str(account_bucket(account_id)) + "}"
+
+
+def bucket_key(bucket: int, suffix: str) -> str:
+    return "gh:{acct:" + str(bucket) + "}:" + suffix
 
 
 def account_key(account_id: str, suffix: str) -> str:
-    return f"gh:{account_tag(account_id)}:{suffix}"
+    return f"gh:{account_tag(account_id)}:{account_id}:{suffix}"
 
 
 def instrument_key(symbol: str, suffix: str) -> str:
