@@ -38,13 +38,20 @@ def verify(document, public_key):
     if document.get("format") != "gatehouse-por-proof/1":
         raise ValueError("unknown proof format")
     leaf = document["leaf"]
+    salt = bytes.fromhex(leaf["salt"])
+    if len(salt) != 32:
+        raise ValueError("the salt must be 32 bytes")
     current_hash = hashlib.sha256(
-        b"\x00" + bytes.fromhex(leaf["salt"]) + lp(leaf["account_id"]) + u128(leaf["balance"])
+        b"\x00" + salt + lp(leaf["account_id"]) + u128(leaf["balance"])
     ).digest()
     current_sum = int(leaf["balance"])
+    if len(document["path"]) > 64:
+        raise ValueError("the path is longer than any tree of 2**64 leaves")
     for step in document["path"]:
         sibling, sibling_sum = bytes.fromhex(step["hash"]), u128(step["sum"])
-        mine = current_hash + current_sum.to_bytes(16, "big")
+        if len(sibling) != 32:
+            raise ValueError("a sibling hash must be 32 bytes")
+        mine = current_hash + u128(str(current_sum))
         if step["side"] == "left":
             current_hash = hashlib.sha256(b"\x01" + sibling + sibling_sum + mine).digest()
         elif step["side"] == "right":

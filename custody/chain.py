@@ -1,0 +1,166 @@
+"""Tamper evidence: a canonical encoding of each transfer and a SHA-256 chain over them.
+
+Each accepted transfer's hash covers its own fields and the previous transfer's hash, so an
+edit, deletion, insertion or reordering behind the application's back changes every later
+hash; the chain head is signed at checkpoints (:func:`checkpoint_message`), so rewriting the
+whole tail is caught too. ``verify_ledger`` recomputes the chain with :func:`first_break`.
+
+The encoding is ours, versioned and deliberately boring: a fixed field order
+(:data:`TRANSFER_FIELDS`), each field as ``name, type tag, value`` with 4-byte big-endian
+length prefixes, integers as base-10 ASCII (any size, no float or JSON number in sight),
+times as RFC 3339 UTC with microseconds. Length prefixes make it unambiguous: no choice of
+field values can make two different transfers encode to the same bytes. A field that is
+missing, extra, or of the wrong type is an error, never a silent coercion, because a
+coercion that changes between releases would break every stored hash.
+"""
+
+import hashlib
+import struct
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from types import NoneType
+
+from custody.book import TransferRecord
+from custody.transfers import flags_text
+
+CHAIN_VERSION = 1
+GENESIS_HASH = bytes(32)
+"""The ``prev_hash`` of the first transfer."""
+
+_TRANSFER_TAG = b"gatehouse/custody/transfer"
+_CHECKPOINT_TAG = b"gatehouse/custody/checkpoint"
+
+TRANSFER_FIELDS: tuple[tuple[str, tuple[type, ...]], ...] = (
+    ("sequence", (int,)),
+    ("id", (str,)),
+    ("debit_account_id", (str,)),
+    ("credit_account_id", (str,)),
+    ("asset", (str,)),
+    ("code", (str,)),
+    ("amount", (int,)),
+    ("flags", (str,)),
+    ("pending_id", (str, NoneType)),
+    ("timeout", (int,)),
+    ("created_at", (datetime,)),
+)
+"""The hashed fields of a stored transfer, in hashing order, with their allowed types.
+
+``sequence`` is the 1-based acceptance order; for a post or void the accounts, asset, code
+and amount are the resolved ones (as :class:`~custody.book.TransferRecord` stores them);
+``flags`` is :func:`~custody.transfers.flags_text`."""
+
+
+def canonical_transfer_bytes(fields: Mapping[str, object], prev_hash: bytes) -> bytes:
+    """The exact bytes hashed for one transfer, given the previous transfer's hash."""
+    if len(prev_hash) != 32:
+        raise ValueError("prev_hash must be a 32-byte SHA-256 digest")
+    expected = [name for name, _ in TRANSFER_FIELDS]
+    if sorted(fields) != sorted(expected):
+        missing = sorted(set(expected) - set(fields))
+        extra = sorted(set(fields) - set(expected))
+        raise ValueError(f"transfer fields differ: missing {missing}, unexpected {extra}")
+    parts = [_TRANSFER_TAG, struct.pack(">B", CHAIN_VERSION), prev_hash]
+    for name, types in TRANSFER_FIELDS:
+        value = fields[name]
+        if isinstance(value, bool) or not isinstance(value, types):
+            raise TypeError(f"{name} must be {' or '.join(t.__name__ for t in types)}")
+        parts.append(_field(name, value))
+    return b"".join(parts)
+
+
+def chain_hash(fields: Mapping[str, object], prev_hash: bytes) -> bytes:
+    """SHA-256 of :func:`canonical_transfer_bytes`: this transfer's link in the chain."""
+    return hashlib.sha256(canonical_transfer_bytes(fields, prev_hash)).digest()
+
+
+def record_fields(record: TransferRecord) -> dict[str, object]:
+    """The hashed fields of a record of the pure ledger (the SQL rows must give the same)."""
+    return {
+        "sequence": record.sequence,
+        "id": record.transfer.id,
+        "debit_account_id": record.debit_account_id,
+        "credit_account_id": record.credit_account_id,
+        "asset": record.asset,
+        "code": str(record.code),
+        "amount": record.amount,
+        "flags": flags_text(record.transfer.flags),
+        "pending_id": record.transfer.pending_id,
+        "timeout": record.transfer.timeout,
+        "created_at": record.created_at,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class ChainBreak:
+    """The first stored row that does not follow from the rows before it."""
+
+    position: int
+    sequence: object
+    reason: str
+
+
+def first_break(
+    rows: Iterable[tuple[Mapping[str, object], bytes]], genesis: bytes = GENESIS_HASH
+) -> ChainBreak | None:
+    """Walk ``(fields, stored_hash)`` rows in stored order; the first break, or ``None``.
+
+    A row breaks the chain when its sequence is not the next one (a deletion, insertion or
+    reordering) or when its stored hash is not the hash of its fields over the previous
+    stored hash (an edit of this row, or of the previous row's hash).
+    """
+    prev_hash = genesis
+    for position, (fields, stored_hash) in enumerate(rows):
+        sequence = fields.get("sequence")
+        if sequence != position + 1:
+            return ChainBreak(position, sequence, f"expected sequence {position + 1}")
+        if chain_hash(fields, prev_hash) != stored_hash:
+            return ChainBreak(position, sequence, "hash does not match the row's fields")
+        prev_hash = stored_hash
+    return None
+
+
+def checkpoint_message(sequence: int, head_hash: bytes, signed_at: datetime) -> bytes:
+    """The bytes the Ed25519 signer signs at a checkpoint: the head of the chain at a time."""
+    if len(head_hash) != 32:
+        raise ValueError("head_hash must be a 32-byte SHA-256 digest")
+    return b"".join(
+        (
+            _CHECKPOINT_TAG,
+            struct.pack(">B", CHAIN_VERSION),
+            _field("sequence", sequence),
+            _field("head_hash", head_hash.hex()),
+            _field("signed_at", signed_at),
+        )
+    )
+
+
+def _field(name: str, value: object) -> bytes:
+    if value is None:
+        tag, payload = b"N", b""
+    elif isinstance(value, int):
+        tag, payload = b"I", str(value).encode("ascii")
+    elif isinstance(value, str):
+        tag, payload = b"S", value.encode("utf-8")
+    elif isinstance(value, datetime):
+        tag, payload = b"T", _utc_text(value).encode("ascii")
+    else:
+        raise TypeError(f"{name}: cannot encode {type(value).__name__}")
+    encoded_name = name.encode("ascii")
+    return (
+        b"".join(
+            (
+                struct.pack(">I", len(encoded_name)),
+                encoded_name,
+                tag,
+                struct.pack(">I", len(payload)),
+            )
+        )
+        + payload
+    )
+
+
+def _utc_text(moment: datetime) -> str:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("times in the chain must be timezone-aware")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
