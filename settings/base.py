@@ -211,3 +211,10 @@ POLICY_MAX_AGE_SECONDS = env.int("POLICY_MAX_AGE_SECONDS", default=30)
 ACCESS_DEFAULT_ANONYMIZER = env.dict("ACCESS_DEFAULT_ANONYMIZER", default={"open": "review"})
 ACCESS_DEFAULT_IP_UNLOCATED = env.dict("ACCESS_DEFAULT_IP_UNLOCATED", default={"open": "review"})
 ACCESS_DEFAULT_NO_PROFILE = env.dict("ACCESS_DEFAULT_NO_PROFILE", default={"open": "review"})
+
+# --- Pre-trade check ----------------------------------------------------------------------
+# An accepted order's reservation lapses after this long unless filled or cancelled.
+ORDER_TTL_SECONDS = env.int("ORDER_TTL_SECONDS", default=24 * 3600)
+# Message rate per account (GCRA): one order per interval on average, bursts up to BURST.
+ORDER_RATE_INTERVAL_MS = env.int("ORDER_RATE_INTERVAL_MS", default=10)
+ORDER_RATE_BURST = env.int("ORDER_RATE_BURST", default=200)
