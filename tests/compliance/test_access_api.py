@@ -13,8 +13,12 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def accounts(redis_conn, django_capture_on_commit_callbacks):
     facts = {
-        "residence_subdivision": "", "nationalities": [], "entity_type": "individual",
-        "controlling_countries": [], "investor_category": "retail", "status": "active",
+        "residence_subdivision": "",
+        "nationalities": [],
+        "entity_type": "individual",
+        "controlling_countries": [],
+        "investor_category": "retail",
+        "status": "active",
     }
     with django_capture_on_commit_callbacks(execute=True):
         for account_id, country, extra in [
@@ -41,30 +45,138 @@ def check(api, key, **body):
 
 CASES = [
     # name, account, ip, product, action, effect, first reason code, rule, jurisdiction
-    ("cn-ip-rwa-open-denied", None, "114.114.114.114", "rwa_token", "open", "deny",
-     "JURISDICTION_BLOCKED", "prc-rwa-2026", "CN"),
-    ("cn-ipv6-rwa-open-denied", "acc-sg", "240e:1::1", "rwa_token", "open", "deny",
-     "JURISDICTION_BLOCKED", "prc-rwa-2026", "CN"),
-    ("hk-ip-sg-account-allowed", "acc-sg", "203.198.7.66", "rwa_token", "open", "allow",
-     None, None, None),
-    ("cn-resident-behind-sg-ip-denied", "acc-cn", "8.8.8.8", "crypto_perp", "open", "deny",
-     "JURISDICTION_BLOCKED", "us-perps", "US"),
-    ("cn-controlled-fund-denied-rwa", "acc-fund", "203.198.7.66", "rwa_token", "deposit",
-     "deny", "JURISDICTION_BLOCKED", "prc-rwa-2026", "CN"),
-    ("cn-wind-down-reduce-close-only", "acc-cn", "203.198.7.66", "equity_perp", "reduce",
-     "close_only", "JURISDICTION_CLOSE_ONLY", "prc-wind-down", "CN"),
-    ("cn-withdraw-never-trapped", "acc-cn", "203.198.7.66", "rwa_token", "withdraw", "allow",
-     None, None, None),
-    ("iran-ip-withdraw-reviewed", "acc-sg", "5.160.0.1", "stablecoin", "withdraw", "review",
-     "JURISDICTION_REVIEW", "ofac-withdraw", "IR"),
-    ("north-korea-ip-denied", "acc-sg", "175.45.176.1", "crypto_spot", "view", "allow",
-     None, None, None),
-    ("gb-professional-perp-allowed", "acc-gb-pro", "81.2.69.142", "crypto_perp", "open",
-     "allow", None, None, None),
-    ("gb-anonymous-retail-perp-denied", None, "81.2.69.142", "crypto_perp", "open", "deny",
-     "JURISDICTION_BLOCKED", "gb-retail-crypto-derivs", "GB"),
-    ("private-ip-no-profile-review", None, "10.1.2.3", "equity_perp", "open", "review",
-     "JURISDICTION_REVIEW", None, None),
+    (
+        "cn-ip-rwa-open-denied",
+        None,
+        "114.114.114.114",
+        "rwa_token",
+        "open",
+        "deny",
+        "JURISDICTION_BLOCKED",
+        "prc-rwa-2026",
+        "CN",
+    ),
+    (
+        "cn-ipv6-rwa-open-denied",
+        "acc-sg",
+        "240e:1::1",
+        "rwa_token",
+        "open",
+        "deny",
+        "JURISDICTION_BLOCKED",
+        "prc-rwa-2026",
+        "CN",
+    ),
+    (
+        "hk-ip-sg-account-allowed",
+        "acc-sg",
+        "203.198.7.66",
+        "rwa_token",
+        "open",
+        "allow",
+        None,
+        None,
+        None,
+    ),
+    (
+        "cn-resident-behind-sg-ip-denied",
+        "acc-cn",
+        "8.8.8.8",
+        "crypto_perp",
+        "open",
+        "deny",
+        "JURISDICTION_BLOCKED",
+        "us-perps",
+        "US",
+    ),
+    (
+        "cn-controlled-fund-denied-rwa",
+        "acc-fund",
+        "203.198.7.66",
+        "rwa_token",
+        "deposit",
+        "deny",
+        "JURISDICTION_BLOCKED",
+        "prc-rwa-2026",
+        "CN",
+    ),
+    (
+        "cn-wind-down-reduce-close-only",
+        "acc-cn",
+        "203.198.7.66",
+        "equity_perp",
+        "reduce",
+        "close_only",
+        "JURISDICTION_CLOSE_ONLY",
+        "prc-wind-down",
+        "CN",
+    ),
+    (
+        "cn-withdraw-never-trapped",
+        "acc-cn",
+        "203.198.7.66",
+        "rwa_token",
+        "withdraw",
+        "allow",
+        None,
+        None,
+        None,
+    ),
+    (
+        "iran-ip-withdraw-reviewed",
+        "acc-sg",
+        "5.160.0.1",
+        "stablecoin",
+        "withdraw",
+        "review",
+        "JURISDICTION_REVIEW",
+        "ofac-withdraw",
+        "IR",
+    ),
+    (
+        "north-korea-ip-denied",
+        "acc-sg",
+        "175.45.176.1",
+        "crypto_spot",
+        "view",
+        "allow",
+        None,
+        None,
+        None,
+    ),
+    (
+        "gb-professional-perp-allowed",
+        "acc-gb-pro",
+        "81.2.69.142",
+        "crypto_perp",
+        "open",
+        "allow",
+        None,
+        None,
+        None,
+    ),
+    (
+        "gb-anonymous-retail-perp-denied",
+        None,
+        "81.2.69.142",
+        "crypto_perp",
+        "open",
+        "deny",
+        "JURISDICTION_BLOCKED",
+        "gb-retail-crypto-derivs",
+        "GB",
+    ),
+    (
+        "private-ip-no-profile-review",
+        None,
+        "10.1.2.3",
+        "equity_perp",
+        "open",
+        "review",
+        "JURISDICTION_REVIEW",
+        None,
+        None,
+    ),
 ]
 
 
@@ -96,9 +208,7 @@ def test_rules_md_cases_through_the_api(
 
 
 def test_prc_denial_cites_the_2026_notice(api, key, accounts):
-    answer = check(
-        api, key, client_ip="223.5.5.5", product_class="rwa_token", action="open"
-    ).json()
+    answer = check(api, key, client_ip="223.5.5.5", product_class="rwa_token", action="open").json()
     citation = answer["reasons"][0]["detail"]["citation"]
     assert "银发〔2026〕42号" in citation
     assert answer["reasons"][0]["detail"]["signal"] == "ip_geolocation"
@@ -107,8 +217,12 @@ def test_prc_denial_cites_the_2026_notice(api, key, accounts):
 def test_every_failing_signal_is_listed(api, key, accounts):
     """CN resident on a CN address: both the IP and the residence are named."""
     answer = check(
-        api, key, account_id="acc-cn", client_ip="114.114.114.114",
-        product_class="rwa_token", action="open",
+        api,
+        key,
+        account_id="acc-cn",
+        client_ip="114.114.114.114",
+        product_class="rwa_token",
+        action="open",
     ).json()
     signals = {reason["detail"]["signal"] for reason in answer["reasons"]}
     assert {"ip_geolocation", "residence"} <= signals
@@ -124,8 +238,14 @@ def test_every_failing_signal_is_listed(api, key, accounts):
         ({"client_ip": "1.1.1.1", "product_class": "rwa_token", "action": "open", "x": 1}, "x"),
         ({"client_ip": 7, "product_class": "rwa_token", "action": "open"}, "client_ip"),
     ],
-    ids=["bad-ip", "unknown-product", "unknown-action", "missing-action", "unknown-field",
-         "ip-not-a-string"],
+    ids=[
+        "bad-ip",
+        "unknown-product",
+        "unknown-action",
+        "missing-action",
+        "unknown-field",
+        "ip-not-a-string",
+    ],
 )
 def test_bad_input_is_400_naming_the_field(api, key, body, field, redis_conn):
     response = check(api, key, **body)
@@ -142,16 +262,16 @@ def test_malformed_json_and_auth_errors_keep_the_contract(api, key, make_key):
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "MALFORMED_REQUEST"
     assert api.post("/api/v1/access/check", {}, format="json").status_code == 401
-    response = check(api, make_key("reports"), client_ip="1.1.1.1", product_class="rwa_token",
-                     action="open")
+    response = check(
+        api, make_key("reports"), client_ip="1.1.1.1", product_class="rwa_token", action="open"
+    )
     assert response.status_code == 403
     assert api.get("/api/v1/access/check", **auth(key)).status_code == 405
 
 
 def test_every_decision_is_recorded_durably(api, key, accounts):
     for ip in ("114.114.114.114", "8.8.8.8", "203.198.7.66"):
-        check(api, key, account_id="acc-sg", client_ip=ip, product_class="rwa_token",
-              action="open")
+        check(api, key, account_id="acc-sg", client_ip=ip, product_class="rwa_token", action="open")
     assert decision_log.pending() == 3
     assert decision_log.drain(claim_idle_ms=0) == 3
     rows = list(AccessDecision.objects.order_by("decided_at"))
@@ -162,17 +282,29 @@ def test_every_decision_is_recorded_durably(api, key, accounts):
     assert decision_log.pending() == 0
 
 
-def test_a_profile_change_reaches_the_next_decision(api, key, accounts, make_key,
-                                                     django_capture_on_commit_callbacks):
-    body = {"account_id": "acc-sg", "client_ip": "203.198.7.66", "product_class": "rwa_token",
-            "action": "open"}
+def test_a_profile_change_reaches_the_next_decision(
+    api, key, accounts, make_key, django_capture_on_commit_callbacks
+):
+    body = {
+        "account_id": "acc-sg",
+        "client_ip": "203.198.7.66",
+        "product_class": "rwa_token",
+        "action": "open",
+    }
     assert check(api, key, **body).json()["effect"] == "allow"
     ref = make_key("reference")
     with django_capture_on_commit_callbacks(execute=True):
-        api.put("/api/v1/accounts/acc-sg", {
-            "residence_country": "CN", "entity_type": "individual",
-            "investor_category": "retail", "status": "active",
-        }, format="json", **auth(ref))
+        api.put(
+            "/api/v1/accounts/acc-sg",
+            {
+                "residence_country": "CN",
+                "entity_type": "individual",
+                "investor_category": "retail",
+                "status": "active",
+            },
+            format="json",
+            **auth(ref),
+        )
     from compliance.snapshot import holder
 
     holder._checked_at = 0.0  # as if the 50 ms check interval had passed
@@ -184,8 +316,7 @@ def test_redis_down_fails_closed(api, key, accounts, settings):
     from compliance.snapshot import holder
 
     holder._checked_at = 0.0
-    response = check(api, key, client_ip="203.198.7.66", product_class="rwa_token",
-                     action="open")
+    response = check(api, key, client_ip="203.198.7.66", product_class="rwa_token", action="open")
     assert response.status_code == 200
     answer = response.json()
     assert answer["effect"] == "deny"

@@ -41,9 +41,7 @@ def test_replace_keeps_history_and_audits(api, ref_key, redis_conn):
     assert response.status_code == 200 and response.json()["version"] == 2
     history = list(AccountProfileVersion.objects.filter(account_id="acc-2").order_by("version"))
     assert [h.facts["residence_country"] for h in history] == ["SG", "CN"]
-    actions = list(
-        AuditEntry.objects.filter(object_id="acc-2").values_list("action", flat=True)
-    )
+    actions = list(AuditEntry.objects.filter(object_id="acc-2").values_list("action", flat=True))
     assert actions == ["account.create", "account.update"]
 
 
@@ -66,9 +64,15 @@ def test_same_facts_again_writes_no_new_version(api, ref_key, redis_conn):
         ({"favourite_colour": "blue"}, "favourite_colour"),
     ],
     ids=[
-        "unknown-country", "unknown-subdivision", "subdivision-of-another-country",
-        "unknown-nationality", "entity-type", "investor-category", "status",
-        "individual-with-controllers", "unknown-field",
+        "unknown-country",
+        "unknown-subdivision",
+        "subdivision-of-another-country",
+        "unknown-nationality",
+        "entity-type",
+        "investor-category",
+        "status",
+        "individual-with-controllers",
+        "unknown-field",
     ],
 )
 def test_bad_input_is_400_naming_the_field(api, ref_key, change, field):
@@ -81,14 +85,24 @@ def test_bad_input_is_400_naming_the_field(api, ref_key, change, field):
 
 
 def test_crimea_subdivision_and_entity_controllers_are_accepted(api, ref_key, redis_conn):
-    assert put(
-        api, ref_key, "acc-ua",
-        {**GOOD, "residence_country": "UA", "residence_subdivision": "UA-43"},
-    ).status_code == 201
-    assert put(
-        api, ref_key, "acc-fund",
-        {**GOOD, "entity_type": "entity", "controlling_countries": ["CN", "HK"]},
-    ).status_code == 201
+    assert (
+        put(
+            api,
+            ref_key,
+            "acc-ua",
+            {**GOOD, "residence_country": "UA", "residence_subdivision": "UA-43"},
+        ).status_code
+        == 201
+    )
+    assert (
+        put(
+            api,
+            ref_key,
+            "acc-fund",
+            {**GOOD, "entity_type": "entity", "controlling_countries": ["CN", "HK"]},
+        ).status_code
+        == 201
+    )
 
 
 def test_scope_is_required(api, make_key):

@@ -29,9 +29,19 @@ def record(index: int) -> dict:
         "product_class": "rwa_token",
         "action": "open",
         "effect": "deny",
-        "reasons": [{"code": "JURISDICTION_BLOCKED", "check": "jurisdiction", "message": "x",
-                     "detail": {"rule": "prc-rwa-2026", "jurisdiction": "CN",
-                                "signal": "ip_geolocation", "citation": "c"}}],
+        "reasons": [
+            {
+                "code": "JURISDICTION_BLOCKED",
+                "check": "jurisdiction",
+                "message": "x",
+                "detail": {
+                    "rule": "prc-rwa-2026",
+                    "jurisdiction": "CN",
+                    "signal": "ip_geolocation",
+                    "citation": "c",
+                },
+            }
+        ],
         "policy_version": "rb1.p1",
         "requested_by": "key:test",
     }
@@ -63,7 +73,10 @@ def test_drain_killed_mid_batch_loses_and_duplicates_nothing(redis_conn):
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "settings.test", "DATABASE_URL": database_url()}
     worker = subprocess.Popen(
         [sys.executable, "manage.py", "drain_access_decisions", "--batch", "250"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + 60
     while AccessDecision.objects.count() < 1000 and time.monotonic() < deadline:
@@ -87,8 +100,9 @@ def test_a_drain_that_dies_after_committing_is_not_duplicated(redis_conn):
     """Read and stored but never acknowledged: claimed and stored again, ignored by id."""
     fill_stream(redis_conn, 300)
     decision_log._ensure_group(redis_conn)
-    entries = redis_conn.xreadgroup(decision_log.GROUP, "dead-consumer",
-                                    {decision_log.STREAM: ">"}, count=300)[0][1]
+    entries = redis_conn.xreadgroup(
+        decision_log.GROUP, "dead-consumer", {decision_log.STREAM: ">"}, count=300
+    )[0][1]
     AccessDecision.objects.bulk_create(
         [decision_log._row(orjson.loads(fields[b"d"])) for _, fields in entries]
     )

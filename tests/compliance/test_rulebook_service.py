@@ -24,8 +24,14 @@ def test_the_seed_publishes_every_rules_md_row_as_version_1():
     version = RulebookVersion.objects.get(version=1)
     assert {r.rule_id for r in version.revisions.all()} == {r.rule_id for r in seed_rules()}
     assert {
-        "prc-vc-2026", "prc-rwa-2026", "prc-wind-down", "ofac-comprehensive", "ofac-withdraw",
-        "us-perps", "gb-retail-crypto-derivs", "ca-on-derivs",
+        "prc-vc-2026",
+        "prc-rwa-2026",
+        "prc-wind-down",
+        "ofac-comprehensive",
+        "ofac-withdraw",
+        "us-perps",
+        "gb-retail-crypto-derivs",
+        "ca-on-derivs",
     } <= {r.rule_id for r in version.revisions.all()}
 
 
@@ -61,7 +67,9 @@ def test_changing_a_rule_supersedes_but_keeps_the_old_revision(redis_conn):
         actor="user:maker",
     )
     services.activate_rule(rule_id="us-perps", revision=draft.revision, actor="user:checker")
-    statuses = dict(RuleRevision.objects.filter(rule_id="us-perps").values_list("revision", "status"))
+    statuses = dict(
+        RuleRevision.objects.filter(rule_id="us-perps").values_list("revision", "status")
+    )
     assert statuses == {1: "superseded", 2: "active"}
     first = RulebookVersion.objects.get(version=1)
     assert first.revisions.get(rule_id="us-perps").effect == "deny"

@@ -10,7 +10,9 @@ class Command(BaseCommand):
         parser.add_argument("--batch", type=int, default=500)
         parser.add_argument("--max-seconds", type=float, default=60.0)
         parser.add_argument(
-            "--claim-idle-ms", type=int, default=30_000,
+            "--claim-idle-ms",
+            type=int,
+            default=30_000,
             help="claim entries a dead consumer read but never acknowledged after this long",
         )
 
