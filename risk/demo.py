@@ -1,5 +1,7 @@
-"""Demo data for ``make run``: instruments, accounts in six jurisdictions, an operator API key
-and a console user. Loaded once; officers' later changes are never overwritten."""
+"""Demo data for ``make run``: instruments, accounts in six jurisdictions, an operator API key,
+a console user, and a close, external and book price for each instrument so its reference
+and band mean something from the first request. Loaded once; officers' later changes are
+never overwritten, and an instrument that already has prices gets none."""
 
 from __future__ import annotations
 
@@ -8,14 +10,20 @@ import secrets
 from decimal import Decimal
 from pathlib import Path
 
+import redis
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from compliance import services as compliance_services
 from compliance.models import AccountProfile
 from core import api_keys, audit, clock
+from core.console.officers import ensure_demo_officers
 from core.models import ApiKey
+from risk import services as risk_services
+from risk.market_record import InstrumentDefinition
 from risk.models import Instrument
+from risk.sessions import CONTINUOUS_CALENDAR, session_at
+from risk.ticks import PriceTick, TickSource
 
 ACTOR = "system:demo"
 
@@ -114,6 +122,15 @@ INSTRUMENTS = [
     ),
 ]
 
+DEMO_PRICES = {
+    "AAPL-PERP": "230.00",
+    "NVDA-PERP": "180.00",
+    "TSLA-PERP": "430.00",
+    "SPY-PERP": "670.00",
+    "BTC-PERP": "110000.0",
+    "USTB-RWA": "100.0000",
+}
+
 ACCOUNTS = [
     # account id, residence, subdivision, nationalities, entity type, controlling, category
     ("acc-sg", "SG", "", ["SG"], "individual", [], "retail"),
@@ -130,50 +147,83 @@ OPERATOR_SCOPES = ["custody", "marketdata", "operator", "pretrade", "reference",
 OFFICER_USERNAME = "officer"
 
 
+def _fields(row: tuple) -> dict:
+    (_, product, underlying, calendar, tier, tick, lot, lev, qty, notional, position, oi, index) = (
+        row
+    )
+    return {
+        "product_class": product,
+        "underlying": underlying,
+        "calendar": calendar,
+        "tier": tier,
+        "tick_size": Decimal(tick),
+        "lot_size": Decimal(lot),
+        "max_leverage": Decimal(lev),
+        "max_order_quantity": Decimal(qty),
+        "max_order_notional": Decimal(notional),
+        "max_position_notional": Decimal(position),
+        "open_interest_cap": Decimal(oi),
+        "is_market_index": index,
+    }
+
+
+def definitions() -> dict[str, InstrumentDefinition]:
+    """The demo instruments as the market controller sees them (replay uses them when the
+    database defines none)."""
+    found = {}
+    for row in INSTRUMENTS:
+        fields = _fields(row)
+        found[row[0]] = InstrumentDefinition(
+            symbol=row[0],
+            product_class=fields["product_class"],
+            calendar=fields["calendar"],
+            tier=fields["tier"],
+            tick_size=fields["tick_size"],
+            max_leverage=fields["max_leverage"],
+            is_market_index=fields["is_market_index"],
+        )
+    return found
+
+
 def _load_instruments() -> int:
     created = 0
     for row in INSTRUMENTS:
-        (
-            symbol,
-            product,
-            underlying,
-            calendar,
-            tier,
-            tick,
-            lot,
-            lev,
-            qty,
-            notional,
-            position,
-            oi_cap,
-            index,
-        ) = row
+        symbol = row[0]
         if Instrument.objects.filter(symbol=symbol).exists():
             continue
-        fields = {
-            "product_class": product,
-            "underlying": underlying,
-            "calendar": calendar,
-            "tier": tier,
-            "tick_size": Decimal(tick),
-            "lot_size": Decimal(lot),
-            "max_leverage": Decimal(lev),
-            "max_order_quantity": Decimal(qty),
-            "max_order_notional": Decimal(notional),
-            "max_position_notional": Decimal(position),
-            "open_interest_cap": Decimal(oi_cap),
-            "is_market_index": index,
-        }
-        Instrument.objects.create(symbol=symbol, updated_at=clock.now(), updated_by=ACTOR, **fields)
-        audit.record(
-            actor=ACTOR,
-            action="instrument.create",
-            object_type="instrument",
-            object_id=symbol,
-            after={k: str(v) for k, v in fields.items()},
-        )
+        if row[-1] and Instrument.objects.filter(is_market_index=True).exists():
+            continue
+        risk_services.put_instrument(symbol=symbol, fields=_fields(row), actor=ACTOR)
         created += 1
     return created
+
+
+def seed_market_prices(now) -> int:
+    """A close (stamped at the last official close), an external and a book price for each
+    demo instrument that has no prices yet; returns how many instruments were seeded."""
+    from risk.market import live_controller
+
+    controller = live_controller()
+    seeded = 0
+    for symbol, price in DEMO_PRICES.items():
+        row = Instrument.objects.filter(symbol=symbol).first()
+        if row is None:
+            continue
+        stored = controller.store.read(symbol)
+        if stored.get("ref_close") or stored.get("ref_external") or stored.get("ref_book"):
+            continue
+        close_at = now
+        if row.calendar != CONTINUOUS_CALENDAR:
+            close_at = session_at(now, row.calendar).last_official_close or now
+        value = Decimal(price)
+        ticks = [
+            PriceTick(TickSource.CLOSE, value, close_at),
+            PriceTick(TickSource.EXTERNAL, value, now),
+            PriceTick(TickSource.BOOK, value, now),
+        ]
+        controller.apply_ticks(symbol, ticks, now)
+        seeded += 1
+    return seeded
 
 
 def _load_accounts() -> int:
@@ -224,7 +274,17 @@ def load(credentials_file: Path) -> dict:
                 after={"username": OFFICER_USERNAME},
             )
             credentials["username"], credentials["password"] = OFFICER_USERNAME, password
+        credentials = ensure_demo_officers(credentials)
+    try:
+        seeded = seed_market_prices(clock.now())
+    except redis.RedisError:
+        seeded = 0
     credentials_file.parent.mkdir(parents=True, exist_ok=True)
     credentials_file.write_text(json.dumps(credentials, indent=2))
     credentials_file.chmod(0o600)
-    return {**credentials, "instruments_created": instruments, "accounts_created": accounts}
+    return {
+        **credentials,
+        "instruments_created": instruments,
+        "accounts_created": accounts,
+        "markets_seeded": seeded,
+    }

@@ -218,3 +218,56 @@ ORDER_TTL_SECONDS = env.int("ORDER_TTL_SECONDS", default=24 * 3600)
 # Message rate per account (GCRA): one order per interval on average, bursts up to BURST.
 ORDER_RATE_INTERVAL_MS = env.int("ORDER_RATE_INTERVAL_MS", default=10)
 ORDER_RATE_BURST = env.int("ORDER_RATE_BURST", default=200)
+
+# --- Console -------------------------------------------------------------------------------
+# The officers' web console (core.console, compliance.console): two-factor sign-in with
+# django-otp TOTP, roles as groups, a strict Content-Security-Policy on its pages.
+INSTALLED_APPS += ["django_otp", "django_otp.plugins.otp_totp"]
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "django_otp.middleware.OTPMiddleware",
+)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "core.console.middleware.ContentSecurityPolicyMiddleware",
+)
+TEMPLATES[0]["OPTIONS"]["libraries"] = {"console": "core.console.templatetags"}
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("core.console.context.console")
+LOGIN_URL = "console:sign-in"
+OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="Gatehouse")
+SESSION_COOKIE_AGE = env.int("CONSOLE_SESSION_SECONDS", default=8 * 3600)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+# Secure cookies: always in production (settings.prod); here from the environment.
+SESSION_COOKIE_SECURE = env.bool("CONSOLE_SECURE_COOKIES", default=False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Sign-in lockout, per username: this many failures (password or code) lock it this long.
+CONSOLE_LOCKOUT_FAILURES = env.int("CONSOLE_LOCKOUT_FAILURES", default=5)
+CONSOLE_LOCKOUT_MINUTES = env.int("CONSOLE_LOCKOUT_MINUTES", default=15)
+# How long the password step stays valid while the officer fetches a code.
+CONSOLE_SECOND_FACTOR_SECONDS = 300
+CONSOLE_AUDIT_STATUS_CACHE_SECONDS = env.int("CONSOLE_AUDIT_STATUS_CACHE_SECONDS", default=30)
+CONSOLE_CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'"
+)
+# Paths that keep their own policy (the admin and the API docs ship inline scripts).
+CONSOLE_CSP_EXEMPT_PREFIXES = ("/admin/", "/api/")
+
+# --- Alerts, monitors and notifications ------------------------------------------------------
+ALERT_EMAIL_RECIPIENTS = env.list("ALERT_EMAIL_RECIPIENTS", default=[])
+ALERT_WEBHOOK_URL = env("ALERT_WEBHOOK_URL", default="")
+ALERT_WEBHOOK_TIMEOUT = env.float("ALERT_WEBHOOK_TIMEOUT", default=5.0)
+ALERT_NOTIFY_MIN_SEVERITY = env("ALERT_NOTIFY_MIN_SEVERITY", default="warning")
+MONITOR_REPEAT_DENIALS = env.int("MONITOR_REPEAT_DENIALS", default=5)
+MONITOR_COUNTRIES_PER_HOUR = env.int("MONITOR_COUNTRIES_PER_HOUR", default=3)
+MONITOR_WINDOW_MINUTES = env.int("MONITOR_WINDOW_MINUTES", default=60)
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update(EMAIL_CONFIG)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="gatehouse@localhost")
+
+# --- Markets ---------------------------------------------------------------------------------
+MARKET_TICKS_MAX_BATCH = env.int("MARKET_TICKS_MAX_BATCH", default=1000)

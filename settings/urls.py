@@ -13,6 +13,7 @@ api_v1 = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("", include("core.api.urls")),
     path("", include("compliance.api.urls")),
+    path("", include("risk.api.urls")),
 ]
 
 urlpatterns = [
@@ -21,6 +22,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     re_path(r"^api/", api_not_found),
+    path("", include("core.console.urls", namespace="console")),
 ]
 
 handler400 = "core.errors.handler400"

@@ -26,6 +26,7 @@ OPEN_MARKET = p.MarketConditions(
     session="regular",
 )
 ALLOW = p.AccessVerdicts("allow")
+ACTIVE = p.AccountStanding(True)
 
 
 def order(**changes):
@@ -46,7 +47,7 @@ def assess(
     the_order=None,
     *,
     terms=TERMS,
-    account=p.AccountStanding(True),
+    account=ACTIVE,
     market=OPEN_MARKET,
     access=ALLOW,
     global_kill=False,

@@ -11,7 +11,12 @@ class Command(BaseCommand):
         result = demo.load(settings.VAR_DIR / "demo-credentials.json")
         self.stdout.write(
             f"demo data: {result['instruments_created']} instruments and "
-            f"{result['accounts_created']} accounts created (existing ones kept)"
+            f"{result['accounts_created']} accounts created (existing ones kept), "
+            f"{result['markets_seeded']} markets given opening prices"
         )
-        self.stdout.write(f"  console user:  {result['username']} / {result['password']}")
+        self.stdout.write(
+            f"  console officers (maker and checker; enrol a TOTP app at first sign-in "
+            f"at http://127.0.0.1:8000/): {result['username']} / {result['password']} and "
+            f"{result['checker_username']} / {result['checker_password']}"
+        )
         self.stdout.write(f"  operator API key (all scopes): {result['api_key']}")

@@ -1,0 +1,104 @@
+"""The "explain" form: what the gate would decide for this IP, account, product and action,
+and why, signal by signal — without recording a decision.
+
+It uses exactly what the access check uses (``compliance.gate``): the policy snapshot, the
+GeoIP locator and the pure ``decide``, so the answer is the API's answer. On top it lists
+every signal, including those that allowed, with the rule (if any) that decided it: an
+officer asking "why was this allowed?" needs the allowed signals as much as the blocking
+one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import redis
+from django.conf import settings
+
+from compliance import geoip
+from compliance.access import ANONYMIZER, IP_UNLOCATED, NO_PROFILE, AccessDecision, decide
+from compliance.rulebook import ALLOW, ruling
+from compliance.signals import RETAIL, IpFacts, ProfileFacts, signals_of
+from compliance.snapshot import holder
+from core.errors import ValidationFailed
+from core.policy import SnapshotUnavailable
+
+
+class ExplainUnavailable(Exception):
+    """The snapshot or GeoIP cannot be read: the gate itself would fail closed now."""
+
+
+@dataclass(frozen=True)
+class SignalRuling:
+    signal: str
+    jurisdiction: str
+    effect: str
+    rule_id: str
+    citation: str
+
+
+@dataclass(frozen=True)
+class Explanation:
+    decision: AccessDecision
+    policy_version: str
+    ip: IpFacts | None
+    profile: ProfileFacts | None
+    account_id: str
+    rulings: tuple[SignalRuling, ...]
+    defaults: tuple[tuple[str, str], ...]
+    at: datetime
+
+
+def explain(
+    *, client_ip: str, account_id: str, product_class: str, action: str, at: datetime
+) -> Explanation:
+    try:
+        snapshot = holder.current()
+    except (SnapshotUnavailable, redis.RedisError) as error:
+        raise ExplainUnavailable(f"policy snapshot unavailable: {error}") from error
+    ip_facts = None
+    if client_ip:
+        try:
+            locator = geoip.get_locator(settings.GEOIP_CITY_DB, settings.GEOIP_ANONYMOUS_DB)
+            ip_facts = locator.lookup(client_ip)
+        except ValueError as error:
+            raise ValidationFailed(str(error), fields={"client_ip": [str(error)]}) from error
+        except (OSError, geoip.GeoIpDatabaseError) as error:
+            raise ExplainUnavailable(f"GeoIP unavailable: {error}") from error
+    profile = snapshot.profiles.get(account_id) if account_id else None
+    try:
+        decision = decide(
+            snapshot.rulebook, profile, ip_facts, product_class, action, at, snapshot.defaults
+        )
+        rules_by_code = snapshot.rulebook.rules_for(product_class, action)
+    except ValueError as error:
+        raise ValidationFailed(str(error)) from error
+    category = RETAIL if profile is None else profile.investor_category
+    rulings = []
+    for signal in signals_of(profile, ip_facts):
+        found = ruling(rules_by_code, signal.country, signal.subdivision, category, at)
+        if found is None:
+            rulings.append(SignalRuling(signal.name, signal.jurisdiction, ALLOW, "", ""))
+        else:
+            rule, code = found
+            rulings.append(
+                SignalRuling(signal.name, code, rule.effect, rule.rule_id, rule.citation)
+            )
+    defaults = []
+    if ip_facts is not None and ip_facts.is_anonymizer:
+        defaults.append((ANONYMIZER, snapshot.defaults.anonymizer[action]))
+    if ip_facts is None or not ip_facts.located:
+        defaults.append((IP_UNLOCATED, snapshot.defaults.ip_unlocated[action]))
+    if profile is None:
+        defaults.append((NO_PROFILE, snapshot.defaults.no_profile[action]))
+    return Explanation(
+        decision=decision,
+        policy_version=snapshot.policy_version,
+        ip=ip_facts,
+        profile=profile,
+        account_id=account_id,
+        rulings=tuple(rulings),
+        defaults=tuple(defaults),
+        at=at,
+    )

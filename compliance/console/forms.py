@@ -1,0 +1,114 @@
+"""Forms of the compliance pages: a proposed rule change, the explain form, decision
+filters. They only parse; the rulebook's own checks run in ``compliance.services``."""
+
+from __future__ import annotations
+
+from django import forms
+
+from compliance.models import INVESTOR_CATEGORIES
+from compliance.rulebook import ACTIONS, EFFECTS, PRODUCT_CLASSES, RESTRICTIVENESS
+
+PRODUCT_CHOICES = [(p, p) for p in sorted(PRODUCT_CLASSES)]
+ACTION_CHOICES = [(a, a) for a in ("open", "reduce", "deposit", "withdraw", "view") if a in ACTIONS]
+EFFECT_CHOICES = [(e, e) for e in sorted(EFFECTS, key=RESTRICTIVENESS.get)]
+
+
+def _when(label: str) -> forms.DateTimeField:
+    return forms.DateTimeField(
+        required=False,
+        label=label,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"],
+    )
+
+
+class RuleChangeForm(forms.Form):
+    rule_id = forms.SlugField(max_length=80, label="Rule id")
+    jurisdictions = forms.CharField(
+        max_length=2000, help_text="ISO 3166 codes separated by commas or spaces: CN, UA-43"
+    )
+    product_classes = forms.MultipleChoiceField(
+        choices=PRODUCT_CHOICES, widget=forms.CheckboxSelectMultiple, label="Product classes"
+    )
+    actions = forms.MultipleChoiceField(choices=ACTION_CHOICES, widget=forms.CheckboxSelectMultiple)
+    effect = forms.ChoiceField(choices=EFFECT_CHOICES)
+    investor_category = forms.ChoiceField(
+        required=False,
+        label="Only for investors who are",
+        choices=[("", "any investor")] + [(c, c) for c in INVESTOR_CATEGORIES],
+    )
+    citation_ref = forms.CharField(max_length=2000, label="Citation reference")
+    citation_text = forms.CharField(
+        label="Citation text", widget=forms.Textarea(attrs={"rows": 3}), max_length=20000
+    )
+    effective_from = _when("In force from (UTC)")
+    effective_until = _when("In force until (UTC)")
+    retires = forms.BooleanField(required=False, label="Retire this rule instead")
+    reason = forms.CharField(
+        label="Why (for the approver and the audit log)",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=2000,
+    )
+
+    def clean_jurisdictions(self) -> list[str]:
+        codes = self.cleaned_data["jurisdictions"].replace(",", " ").split()
+        return sorted({code.strip().upper() for code in codes if code.strip()})
+
+    def payload(self) -> dict:
+        data = self.cleaned_data
+        fields = {
+            name: data[name] for name in ("jurisdictions", "product_classes", "actions", "effect")
+        }
+        fields |= {
+            "investor_category": data.get("investor_category") or "",
+            "citation_ref": data["citation_ref"],
+            "citation_text": data["citation_text"],
+            "effective_from": data["effective_from"].isoformat()
+            if data["effective_from"]
+            else None,
+            "effective_until": (
+                data["effective_until"].isoformat() if data["effective_until"] else None
+            ),
+        }
+        return {
+            "rule_id": data["rule_id"],
+            "retires": bool(data.get("retires")),
+            "note": data["reason"],
+            "fields": fields,
+        }
+
+    @classmethod
+    def initial_from(cls, revision) -> dict:
+        return {
+            "rule_id": revision.rule_id,
+            "jurisdictions": ", ".join(revision.jurisdictions),
+            "product_classes": list(revision.product_classes),
+            "actions": list(revision.actions),
+            "effect": revision.effect,
+            "investor_category": revision.investor_category,
+            "citation_ref": revision.citation_ref,
+            "citation_text": revision.citation_text,
+            "effective_from": revision.effective_from,
+            "effective_until": revision.effective_until,
+        }
+
+
+class ExplainForm(forms.Form):
+    client_ip = forms.GenericIPAddressField(required=False, label="Client IP")
+    account_id = forms.CharField(required=False, max_length=100, label="Account id")
+    product_class = forms.ChoiceField(choices=PRODUCT_CHOICES, label="Product class")
+    action = forms.ChoiceField(choices=ACTION_CHOICES)
+    at = _when("At (UTC; empty: now)")
+
+
+class DecisionFilterForm(forms.Form):
+    account_id = forms.CharField(required=False, max_length=100, label="Account id")
+    client_ip = forms.GenericIPAddressField(required=False, label="Client IP")
+    rule = forms.CharField(required=False, max_length=80, label="Deciding rule")
+    effect = forms.ChoiceField(required=False, choices=[("", "any"), *EFFECT_CHOICES])
+    since = _when("From (UTC)")
+    until = _when("To (UTC)")
+
+
+class AccountSearchForm(forms.Form):
+    q = forms.CharField(required=False, max_length=100, label="Account id contains")

@@ -1,0 +1,140 @@
+"""Reads of the jurisdiction gate for the console's pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Count, Q, QuerySet
+
+from compliance.models import (
+    AccessDecision,
+    AccountProfile,
+    AccountProfileVersion,
+    Alert,
+    RulebookVersion,
+    RuleRevision,
+)
+
+RESTRICTIVE_EFFECTS = ("deny", "close_only", "review")
+
+
+@dataclass(frozen=True)
+class RulebookSummary:
+    version: int
+    active_rules: int
+    drafts: int
+
+
+def rulebook_summary() -> RulebookSummary:
+    counts = RuleRevision.objects.aggregate(
+        active=Count("id", filter=Q(status="active")), drafts=Count("id", filter=Q(status="draft"))
+    )
+    latest = RulebookVersion.objects.order_by("-version").values_list("version", flat=True).first()
+    return RulebookSummary(latest or 0, counts["active"], counts["drafts"])
+
+
+def active_rules() -> QuerySet[RuleRevision]:
+    return RuleRevision.objects.filter(status="active").order_by("rule_id")
+
+
+def drafts() -> QuerySet[RuleRevision]:
+    return RuleRevision.objects.filter(status="draft").order_by("created_at", "rule_id")
+
+
+def rule_history(rule_id: str) -> QuerySet[RuleRevision]:
+    return RuleRevision.objects.filter(rule_id=rule_id).order_by("-revision")
+
+
+def draft(rule_id: str, revision: int) -> RuleRevision | None:
+    return RuleRevision.objects.filter(rule_id=rule_id, revision=revision).first()
+
+
+def active_revision(rule_id: str) -> RuleRevision | None:
+    return RuleRevision.objects.filter(rule_id=rule_id, status="active").first()
+
+
+@dataclass(frozen=True)
+class JurisdictionRestrictions:
+    jurisdiction: str
+    deny: int
+    close_only: int
+    review: int
+
+    @property
+    def total(self) -> int:
+        return self.deny + self.close_only + self.review
+
+
+def restrictions_by_jurisdiction(*, since: datetime) -> list[JurisdictionRestrictions]:
+    """Access decisions that were not ``allow`` since ``since``, per deciding jurisdiction
+    (one grouped query); a decision decided by a signal with no jurisdiction (anonymizer,
+    no profile) counts under "—"."""
+    rows = (
+        AccessDecision.objects.filter(decided_at__gte=since, effect__in=RESTRICTIVE_EFFECTS)
+        .values("deciding_jurisdiction", "effect")
+        .annotate(n=Count("id"))
+    )
+    found: dict[str, dict[str, int]] = {}
+    for row in rows:
+        code = row["deciding_jurisdiction"] or "—"
+        found.setdefault(code, dict.fromkeys(RESTRICTIVE_EFFECTS, 0))[row["effect"]] = row["n"]
+    result = [JurisdictionRestrictions(code, **counts) for code, counts in found.items()]
+    return sorted(result, key=lambda r: (-r.total, r.jurisdiction))
+
+
+def open_alerts_by_severity() -> dict[str, int]:
+    rows = Alert.objects.exclude(status="resolved").values("severity").annotate(n=Count("id"))
+    counts = {"critical": 0, "warning": 0, "info": 0}
+    for row in rows:
+        counts[row["severity"]] = row["n"]
+    return counts
+
+
+def access_decisions(
+    *,
+    account_id: str = "",
+    client_ip: str = "",
+    rule: str = "",
+    effect: str = "",
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> QuerySet[AccessDecision]:
+    decisions = AccessDecision.objects.order_by("-decided_at", "-id")
+    if account_id:
+        decisions = decisions.filter(account_id=account_id)
+    if client_ip:
+        decisions = decisions.filter(client_ip=client_ip)
+    if rule:
+        decisions = decisions.filter(deciding_rule=rule)
+    if effect:
+        decisions = decisions.filter(effect=effect)
+    if since:
+        decisions = decisions.filter(decided_at__gte=since)
+    if until:
+        decisions = decisions.filter(decided_at__lt=until)
+    return decisions
+
+
+def access_decision(decision_id: str) -> AccessDecision | None:
+    return AccessDecision.objects.filter(decision_id=decision_id).first()
+
+
+def accounts(*, search: str = "") -> QuerySet[AccountProfile]:
+    found = AccountProfile.objects.order_by("account_id")
+    if search:
+        found = found.filter(account_id__icontains=search)
+    return found
+
+
+def account(account_id: str) -> AccountProfile | None:
+    return AccountProfile.objects.filter(account_id=account_id).first()
+
+
+def account_history(account_id: str) -> QuerySet[AccountProfileVersion]:
+    return AccountProfileVersion.objects.filter(account_id=account_id).order_by("-version")
+
+
+def account_alerts(account_id: str) -> QuerySet[Alert]:
+    """Alerts whose detail names the account (the monitors put ``account_id`` there)."""
+    return Alert.objects.filter(detail__account_id=account_id).order_by("-first_seen")

@@ -1,0 +1,17 @@
+"""The compliance pages, inside the console's URL namespace (``console:rules``...)."""
+
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("rules/", views.rules, name="rules"),
+    path("rules/propose/", views.propose_rule, name="rule-propose"),
+    path("rules/explain/", views.explain_view, name="explain"),
+    path("rules/<slug:rule_id>/", views.rule_detail, name="rule"),
+    path("rules/<slug:rule_id>/r<int:revision>/decide", views.decide_draft, name="rule-decide"),
+    path("decisions/", views.decisions, name="decisions"),
+    path("decisions/<str:decision_id>/", views.decision_detail, name="decision"),
+    path("accounts/", views.accounts, name="accounts"),
+    path("accounts/<str:account_id>/", views.account_detail, name="account"),
+]
