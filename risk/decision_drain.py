@@ -50,7 +50,7 @@ def _row(fields: dict) -> PretradeDecision:
         instrument=skeleton["instrument"],
         side=skeleton["side"],
         quantity=skeleton["quantity"],
-        price=skeleton["price"],
+        price=skeleton["price"] or "",
         order_type=skeleton["order_type"],
         reduce_only=skeleton["reduce_only"],
         client_ip=skeleton["client_ip"],

@@ -240,3 +240,81 @@ class PriceSample(models.Model):
 
     def __str__(self) -> str:
         return f"{self.instrument} {self.at:%Y-%m-%d %H:%M}"
+
+
+class PretradeDecision(models.Model):
+    """The durable record of one pre-trade decision, drained from the account buckets'
+    streams. One per (account, order_id): the idempotency key of the contract."""
+
+    account_id = models.CharField(max_length=100)
+    order_id = models.CharField(max_length=100)
+    instrument = models.CharField(max_length=40, db_index=True)
+    side = models.CharField(max_length=4)
+    quantity = models.CharField(max_length=40)
+    price = models.CharField(max_length=40, blank=True, default="")
+    order_type = models.CharField(max_length=6)
+    reduce_only = models.BooleanField(default=False)
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    decision = models.CharField(max_length=6, db_index=True)
+    reason_codes = models.CharField(max_length=500, blank=True, default="", db_index=True)
+    reasons = models.JSONField(default=list)
+    reservation = models.JSONField(null=True, blank=True)
+    policy_version = models.CharField(max_length=60)
+    evaluated_at = models.DateTimeField(db_index=True)
+    fingerprint = models.CharField(max_length=64)
+    lots = models.BigIntegerField(default=0)
+    margin_micro = models.BigIntegerField(default=0)
+    reduces = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-evaluated_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account_id", "order_id"], name="one_decision_per_order"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}/{self.order_id} {self.decision}"
+
+
+class OrderFill(models.Model):
+    """A fill reported by the venue, made durable before it moves live state (positions are
+    rebuilt from these after a Redis loss)."""
+
+    account_id = models.CharField(max_length=100)
+    fill_id = models.CharField(max_length=100)
+    order_id = models.CharField(max_length=100, db_index=True)
+    instrument = models.CharField(max_length=40)
+    side = models.CharField(max_length=4)
+    quantity = _decimal()
+    price = _decimal()
+    lots = models.BigIntegerField()
+    filled_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["filled_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["account_id", "fill_id"], name="one_fill_per_id")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}/{self.order_id} fill {self.fill_id}"
+
+
+class OrderCancel(models.Model):
+    """A cancel that released a reservation (recorded for the resync and the audit trail)."""
+
+    account_id = models.CharField(max_length=100)
+    order_id = models.CharField(max_length=100)
+    released_lots = models.BigIntegerField()
+    cancelled_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["cancelled_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["account_id", "order_id"], name="one_cancel_per_order")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}/{self.order_id} cancelled"

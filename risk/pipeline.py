@@ -299,7 +299,11 @@ def _jurisdiction(access: AccessVerdicts, order: Order, out: Assessment) -> None
     if access.open_effect == "allow":
         return
     if access.reduce_effect in ("allow", "close_only"):
+        # Refused unless reducing: the opening verdict and, when reducing itself is only
+        # allowed as close-only (the wind-down), that verdict too.
         out.unless_reducing.extend(access.open_reasons)
+        if access.reduce_effect == "close_only":
+            out.unless_reducing.extend(access.reduce_reasons)
     else:
         out.jurisdiction_reasons.extend(access.open_reasons)
 

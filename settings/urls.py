@@ -14,6 +14,7 @@ api_v1 = [
     path("", include("core.api.urls")),
     path("", include("compliance.api.urls")),
     path("", include("risk.api.urls")),
+    path("", include("risk.pretrade_api.urls")),
 ]
 
 urlpatterns = [

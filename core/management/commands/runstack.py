@@ -41,6 +41,7 @@ class Command(BaseCommand):
             self.stdout.write("database migrated, static files collected")
             if not no_demo:
                 call_command("load_demo_data")
+            call_command("resync_risk_state", "--if-needed")
             self._start_processes(env, port)
             self.stdout.write(
                 self.style.SUCCESS(
