@@ -18,7 +18,7 @@ import orjson
 import redis
 from django.db import transaction
 
-from core.redis_client import get_redis, global_key
+from core.redis_client import get_hot_redis, get_redis, global_key
 
 from .models import AccessDecision
 
@@ -28,7 +28,7 @@ GROUP = "drain"
 
 def append(record: dict, client: redis.Redis | None = None) -> None:
     """Add one decision to the stream (raises RedisError: the caller fails closed)."""
-    (client or get_redis()).xadd(STREAM, {"d": orjson.dumps(record)})
+    (client or get_hot_redis()).xadd(STREAM, {"d": orjson.dumps(record)})
 
 
 def _ensure_group(client: redis.Redis) -> None:

@@ -20,7 +20,7 @@ import redis
 from django.conf import settings
 from django.db import transaction
 
-from .redis_client import get_redis, global_key
+from .redis_client import get_hot_redis, get_redis, global_key
 
 logger = logging.getLogger("gatehouse.policy")
 
@@ -42,7 +42,7 @@ def bump() -> None:
 
 
 def read_counter() -> str:
-    return (get_redis().get(VERSION_KEY) or b"0").decode()
+    return (get_hot_redis().get(VERSION_KEY) or b"0").decode()
 
 
 class SnapshotUnavailable(RuntimeError):

@@ -1,7 +1,7 @@
-"""The one Redis client of the service.
+"""The Redis clients of the service: one for the request hot path and one for everything else.
 
-Short timeouts everywhere: the gate fails closed rather than waiting on a dead server, so a
-timeout is an answer (``DEGRADED_FAIL_CLOSED``), not a hang. Keys that must live in one
+Short timeouts: the gate fails closed rather than waiting on a dead server, so a timeout is
+an answer (``DEGRADED_FAIL_CLOSED``), not a hang. Keys that must live in one
 Redis Cluster slot for an atomic Lua step are hash-tagged: everything of one account shares
 ``{acct:<id>}``, everything of one instrument ``{inst:<symbol>}``.
 """
@@ -15,25 +15,37 @@ import redis
 from django.conf import settings
 
 _lock = threading.Lock()
-_client: redis.Redis | None = None
-_client_url: str | None = None
+_clients: dict[tuple[str, bool], redis.Redis] = {}
 
 
-def get_redis() -> redis.Redis:
-    global _client, _client_url
+def _client_for(hot: bool) -> redis.Redis:
     url = settings.REDIS_URL
-    if _client is None or _client_url != url:
+    client = _clients.get((url, hot))
+    if client is None:
         with _lock:
-            if _client is None or _client_url != url:
-                _client = redis.Redis.from_url(
+            client = _clients.get((url, hot))
+            if client is None:
+                timeout = settings.REDIS_HOT_TIMEOUT if hot else settings.REDIS_SOCKET_TIMEOUT
+                client = redis.Redis.from_url(
                     url,
-                    socket_timeout=settings.REDIS_SOCKET_TIMEOUT,
-                    socket_connect_timeout=settings.REDIS_CONNECT_TIMEOUT,
+                    socket_timeout=timeout,
+                    socket_connect_timeout=min(timeout, settings.REDIS_CONNECT_TIMEOUT),
                     health_check_interval=30,
                     retry_on_timeout=False,
                 )
-                _client_url = url
-    return _client
+                _clients[url, hot] = client
+    return client
+
+
+def get_redis() -> redis.Redis:
+    """The client for workers, commands and officer actions (``REDIS_SOCKET_TIMEOUT``)."""
+    return _client_for(hot=False)
+
+
+def get_hot_redis() -> redis.Redis:
+    """The client of the request hot path (access and pre-trade checks): its short timeout
+    (``REDIS_HOT_TIMEOUT``, 50 ms) bounds how long a check waits before failing closed."""
+    return _client_for(hot=True)
 
 
 ACCOUNT_BUCKETS = 256

@@ -27,7 +27,7 @@ from compliance.snapshot import holder as compliance_holder
 from core.clock import isoformat_z
 from core.decimals import plain
 from core.policy import SnapshotUnavailable
-from core.redis_client import get_redis, global_key
+from core.redis_client import get_hot_redis, global_key
 
 from . import atomic, pipeline
 from .pipeline import Order
@@ -186,7 +186,7 @@ def check_orders(orders: list[tuple[Order, str]], *, now: datetime) -> list[dict
         return [fail_closed(o.order_id, "policy snapshot", None, now, started) for o, _ in orders]
     policy_version = f"{snapshot.version}.{compliance.rulebook.version}"
     items = [_Pending(order, print_) for order, print_ in orders]
-    client = get_redis()
+    client = get_hot_redis()
     try:
         return _check(items, snapshot, compliance, policy_version, client, now, started)
     except (redis.RedisError, geoip.GeoIpDatabaseError, OSError) as exc:

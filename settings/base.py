@@ -122,8 +122,10 @@ WHITENOISE_USE_FINDERS = True
 
 # --- Redis: live state, the policy version, decision streams and the Celery broker -------
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6390/0")
-REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=0.25)
-REDIS_CONNECT_TIMEOUT = env.float("REDIS_CONNECT_TIMEOUT", default=0.25)
+REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=5.0)
+REDIS_CONNECT_TIMEOUT = env.float("REDIS_CONNECT_TIMEOUT", default=1.0)
+# The request hot path waits at most this long on Redis before failing closed.
+REDIS_HOT_TIMEOUT = env.float("REDIS_HOT_TIMEOUT", default=0.05)
 
 # --- GeoIP2 ----------------------------------------------------------------------------
 GEOIP_CITY_DB = env("GEOIP_CITY_DB", default="") or _shipped_geolite2_city()

@@ -26,3 +26,5 @@ API_KEY_CACHE_SECONDS = 1.0
 AUDIT_CHECKPOINT_EVERY = 5
 STATIC_ROOT = Path(tempfile.gettempdir()) / "gatehouse-test-static"
 STATIC_ROOT.mkdir(exist_ok=True)
+# A loaded CI machine must not turn a slow answer into a spurious fail-closed reject.
+REDIS_HOT_TIMEOUT = 1.0
