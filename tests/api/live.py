@@ -64,6 +64,11 @@ class LiveServer:
         return result.stdout
 
 
+def restart(server: LiveServer, workers: int = 2, threads: int = 4) -> LiveServer:
+    """A new server process on the same database and Redis (the old one must be stopped)."""
+    return _serve(server.env, workers, threads)
+
+
 def start(var_dir: Path, redis_url: str, workers: int = 1, threads: int = 4) -> LiveServer:
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL"}}
     env.update(
@@ -80,6 +85,10 @@ def start(var_dir: Path, redis_url: str, workers: int = 1, threads: int = 4) -> 
         check=True,
         timeout=300,
     )
+    return _serve(env, workers, threads)
+
+
+def _serve(env: dict[str, str], workers: int, threads: int) -> LiveServer:
     port = embedded_redis.free_port()
     process = subprocess.Popen(
         [
