@@ -91,7 +91,7 @@ def test_sixteen_clients_never_exceed_the_position_limit(venue):
     server, key = venue["server"], venue["key"]
     refresh_prices(server, key)
     set_collateral(venue["port"], "acc-hk", 10**15)
-    status, state = server.json("GET", "/api/v1/markets/AAPL-PERP/state", key=key)
+    _, state = server.json("GET", "/api/v1/markets/AAPL-PERP/state", key=key)
     assert state["state"] == "open", state
     fraction = DEFAULTS[SessionName(state["session"])].position_limit_fraction
     cap_lots = math.floor(Decimal(5_000_000) * fraction / (Decimal("230.00") * Decimal("0.01")))
