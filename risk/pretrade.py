@@ -30,6 +30,7 @@ from core.policy import SnapshotUnavailable
 from core.redis_client import get_hot_redis, global_key
 
 from . import atomic, pipeline
+from .market_view import PUBLICATION_FIELDS
 from .pipeline import Order
 from .pretrade_snapshot import PretradeSnapshot, holder
 
@@ -201,38 +202,56 @@ def _check(items, snapshot, compliance, policy_version, client, now, started) ->
     evaluated_at = isoformat_z(now)
     now_ms = int(now.timestamp() * 1000)
 
-    # Round trip 1: every instrument step (market hash + tentative open interest) and the
-    # global kill switch.
-    pipe = client.pipeline(transaction=False)
-    step = atomic.script("instrument_step", client)
+    # Round trip 1: every instrument step (stored market publication + tentative open
+    # interest) and the global kill switch.
+    step = atomic.script("instrument_step")
     for item in items:
         item.terms = snapshot.terms(item.order.instrument)
-        if item.terms is None:
-            continue
-        lots = snapshot.lots(item.terms, item.order.quantity)
-        tentative = 0 if item.order.reduce_only else lots
-        step(
-            keys=atomic.instrument_keys(item.terms.symbol),
-            args=[
-                atomic.reservation_id(item.order.account_id, item.order.order_id),
-                tentative,
-                snapshot.open_interest_cap_lots(item.terms),
-            ],
-            client=pipe,
-        )
-    pipe.get(global_key("kill"))
-    replies = pipe.execute()
+
+    def instrument_steps(pipe):
+        # The market publication is read once per instrument per batch: every step of the
+        # batch runs in the same pipeline, so all would read the same fields anyway.
+        seen = set()
+        for item in items:
+            if item.terms is None:
+                continue
+            symbol = item.terms.symbol
+            fields = () if symbol in seen else PUBLICATION_FIELDS
+            seen.add(symbol)
+            lots = snapshot.lots(item.terms, item.order.quantity)
+            step(
+                keys=atomic.instrument_keys(symbol),
+                args=[
+                    atomic.reservation_id(item.order.account_id, item.order.order_id),
+                    0 if item.order.reduce_only else lots,
+                    snapshot.open_interest_cap_lots(item.terms),
+                    *fields,
+                ],
+                client=pipe,
+            )
+        pipe.get(global_key("kill"))
+
+    replies = atomic.run_pipeline(client, instrument_steps)
     global_kill = bool(replies[-1])
 
     access_cache: dict = {}
+    markets: dict[str, tuple] = {}
     replies_iter = iter(replies[:-1])
     for item in items:
         market, kill = None, False
         if item.terms is not None:
-            verdict, flat = next(replies_iter)
+            verdict, values = next(replies_iter)
             item.open_interest = verdict.decode() if isinstance(verdict, bytes) else verdict
             item.reserved_open_interest = item.open_interest == "ok"
-            market, kill = snapshot.market_conditions(item.terms, atomic.decode_hash(flat), now)
+            symbol = item.terms.symbol
+            if symbol not in markets:
+                fields = {
+                    name: value.decode()
+                    for name, value in zip(PUBLICATION_FIELDS, values, strict=True)
+                    if value is not None
+                }
+                markets[symbol] = snapshot.market_conditions(item.terms, fields, now, client)
+            market, kill = markets[symbol]
             if kill:
                 item.terms = snapshot.with_kill(item.terms)
         standing = snapshot.standing(compliance, item.order.account_id)
@@ -252,53 +271,58 @@ def _check(items, snapshot, compliance, policy_version, client, now, started) ->
         item.skeleton = _skeleton(item, snapshot, policy_version, evaluated_at)
 
     # Round trip 2: the account steps, in order.
-    pipe = client.pipeline(transaction=False)
-    account_step = atomic.script("account_step", client)
+    account_step = atomic.script("account_step")
     expires_ms = now_ms + int(settings.ORDER_TTL_SECONDS * 1000)
-    for item in items:
-        a, order = item.assessment, item.order
-        account_step(
-            keys=atomic.account_keys(order.account_id),
-            args=[
-                now_ms,
-                order.order_id,
-                item.fingerprint,
-                order.instrument,
-                order.side,
-                a.quantity_lots,
-                a.margin_micro,
-                a.max_position_lots,
-                int(a.must_reduce),
-                int(order.reduce_only),
-                int(a.rejected),
-                settings.ORDER_RATE_INTERVAL_MS,
-                settings.ORDER_RATE_BURST,
-                expires_ms,
-                orjson.dumps(item.skeleton),
-                item.open_interest,
-            ],
-            client=pipe,
-        )
-    results = [atomic.AccountStepResult.parse(raw) for raw in pipe.execute()]
+
+    def account_steps(pipe):
+        for item in items:
+            a, order = item.assessment, item.order
+            account_step(
+                keys=atomic.account_keys(order.account_id),
+                args=[
+                    now_ms,
+                    order.order_id,
+                    item.fingerprint,
+                    order.instrument,
+                    order.side,
+                    a.quantity_lots,
+                    a.margin_micro,
+                    a.max_position_lots,
+                    int(a.must_reduce),
+                    int(order.reduce_only),
+                    int(a.rejected),
+                    settings.ORDER_RATE_INTERVAL_MS,
+                    settings.ORDER_RATE_BURST,
+                    expires_ms,
+                    orjson.dumps(item.skeleton),
+                    item.open_interest,
+                ],
+                client=pipe,
+            )
+
+    results = [
+        atomic.AccountStepResult.parse(raw) for raw in atomic.run_pipeline(client, account_steps)
+    ]
 
     # Round trip 3 (only if needed): release open interest nobody needs.
-    releases = client.pipeline(transaction=False)
-    release = atomic.script("release_open_interest", client)
-    needed = False
-    answers = []
+    release = atomic.script("release_open_interest")
+    unneeded, answers = [], []
     for item, result in zip(items, results, strict=True):
-        answer = _final(item, result, policy_version, now, started)
-        answers.append(answer)
+        answers.append(_final(item, result, policy_version, now, started))
         keep = result.status == "new" and result.decision == "accept" and not result.reduces
         if item.reserved_open_interest and not keep:
-            needed = True
-            release(
-                keys=atomic.instrument_keys(item.order.instrument)[1:],
-                args=[atomic.reservation_id(item.order.account_id, item.order.order_id), -1, 0],
-                client=releases,
-            )
-    if needed:
-        releases.execute()
+            unneeded.append(item)
+    if unneeded:
+
+        def releases(pipe):
+            for item in unneeded:
+                release(
+                    keys=atomic.instrument_keys(item.order.instrument)[1:],
+                    args=[atomic.reservation_id(item.order.account_id, item.order.order_id), -1, 0],
+                    client=pipe,
+                )
+
+        atomic.run_pipeline(client, releases)
     return answers
 
 

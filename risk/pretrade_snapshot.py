@@ -13,6 +13,7 @@ from types import MappingProxyType
 
 from core.decimals import plain
 from core.policy import SnapshotHolder
+from core.redis_client import instrument_key
 
 from .market_config import DEFAULT_MARKET_CONFIG, MarketConfig
 from .market_record import InstrumentDefinition, parse_market_hash
@@ -59,13 +60,15 @@ class PretradeSnapshot:
         return AccountStanding(known=True, status=profile.status)
 
     def market_conditions(
-        self, terms: InstrumentTerms, fields: dict[str, str], now: datetime
+        self, terms: InstrumentTerms, fields: dict[str, str], now: datetime, client=None
     ) -> tuple[MarketConditions, bool]:
-        """The market at ``now`` from the instrument's hash: the stored publication while
-        it is still exact, else recomputed from the record (same answer, tested)."""
+        """The market at ``now`` from the instrument's stored publication while it is still
+        exact; else from the whole record, read here (one more round trip; same answer)."""
         definition = self.definitions[terms.symbol]
         view = view_from_publication(terms.symbol, fields, definition, now, self.config)
         if view is None:
+            if client is not None:
+                fields = client.hgetall(instrument_key(terms.symbol, "market"))
             record = parse_market_hash(terms.symbol, fields, with_windows=False)
             if record.definition is None:
                 record = record.with_changes(definition=definition)

@@ -112,4 +112,4 @@ redis.call('HSET', orders, order_id, cjson.encode({
 }))
 redis.call('XADD', stream, '*', 'd', record, 'decision', decision, 'codes', code_list,
   'reduces', int(reduces_flag))
-return {'new', decision, code_list, tostring(reduces_flag), record}
+return {'new', decision, code_list, tostring(reduces_flag), ''}

@@ -6,8 +6,9 @@
 -- never exceed the cap, so a reservation is refused rather than granted past it.
 --
 -- KEYS: 1 market hash, 2 open-interest hash
--- ARGV: 1 reservation id (account|order), 2 lots (0: no reservation), 3 cap in lots
--- Returns: {open_interest ("ok"|"exceeded"|"none"), market hash as a flat list}
+-- ARGV: 1 reservation id (account|order), 2 lots (0: no reservation), 3 cap in lots,
+--       4.. the market-hash fields to return (the stored publication)
+-- Returns: {open_interest ("ok"|"exceeded"|"none"), the values of those fields}
 
 local market, oi = KEYS[1], KEYS[2]
 local reservation, lots, cap = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -28,4 +29,7 @@ if lots > 0 then
     end
   end
 end
-return {verdict, redis.call('HGETALL', market)}
+local fields = {}
+for i = 4, #ARGV do fields[#fields + 1] = ARGV[i] end
+if #fields == 0 then return {verdict, {}} end
+return {verdict, redis.call('HMGET', market, unpack(fields))}
