@@ -106,7 +106,14 @@ def run(quick: bool = False) -> list[dict]:
     redis_url = f"redis://127.0.0.1:{port}/0"
     # The benchmark measures the check, not the rate limiter: no per-account throttle here.
     os.environ["ORDER_RATE_INTERVAL_MS"] = "0"
-    server = live.start(Path(tempfile.mkdtemp(prefix="gatehouse-bench-")), redis_url, workers=2)
+    workers = int(os.environ.get("WEB_WORKERS", "2"))
+    threads = int(os.environ.get("WEB_THREADS", "4"))
+    server = live.start(
+        Path(tempfile.mkdtemp(prefix="gatehouse-bench-")),
+        redis_url,
+        workers=workers,
+        threads=threads,
+    )
     try:
         key = (
             server.manage(
@@ -139,7 +146,7 @@ def run(quick: bool = False) -> list[dict]:
                         else f"checks/s ({batch} orders per request)"
                     )
                     + f"; non-2xx {result['errors']}; "
-                    f"granian wsgi 2 workers, wrk -c{CONNECTIONS}",
+                    f"granian wsgi {workers}x{threads}, wrk -c{CONNECTIONS}",
                 }
             )
         return rows

@@ -132,7 +132,9 @@ def main(quick: bool, profile: bool) -> list[dict]:
         for _ in range(3000):
             full_check()
         profiler.disable()
-        pstats.Stats(profiler, stream=sys.stderr).sort_stats(os.environ.get("PROFILE_SORT", "cumulative")).print_stats(35)
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats(
+            os.environ.get("PROFILE_SORT", "cumulative")
+        ).print_stats(35)
     return rows
 
 
