@@ -6,3 +6,8 @@ class ComplianceConfig(AppConfig):
     access decisions, alerts and reports."""
 
     name = "compliance"
+
+    def ready(self) -> None:
+        from . import custody_alerts
+
+        custody_alerts.connect()

@@ -20,9 +20,17 @@ from types import MappingProxyType
 
 from custody.errors import InvalidAmount, UnknownAsset
 
-AMOUNT_MAX = 2**128 - 1
-"""The largest amount in minor units: TigerBeetle's u128 ``amount``, so the SQL columns
-(``numeric(39, 0)``) and the pure ledger agree on what overflows."""
+AMOUNT_MAX = 2**63 - 1
+"""The largest amount, and the largest value of any balance counter, in minor units.
+
+TigerBeetle's ``amount`` is a u128; ours is the largest signed 64-bit integer because the SQL
+columns are ``bigint`` on both SQLite and PostgreSQL: a 64-bit column keeps ``SUM`` and the
+balance CHECK constraints exact in plain integer arithmetic on both databases (SQLite has no
+128-bit integer, and a ``numeric`` column would cost the ledger its speed). The pure ledger
+uses the same bound, so the database and the specification refuse the same overflows
+(``amount_must_not_exceed_max``, ``overflows_debits``, ``overflows_credits``) instead of
+one of them wrapping or raising. At the scales below that is about 9.2 trillion USDC,
+92 billion BTC or 9.2 billion ETH."""
 
 _MAX_TEXT_LENGTH = 80
 _DECIMAL = re.compile(r"-?([0-9]+)(?:\.([0-9]+))?", re.ASCII)
@@ -44,13 +52,19 @@ ASSETS: Mapping[str, Asset] = MappingProxyType(
             Asset("USDT", 6),
             Asset("USD", 2),
             Asset("BTC", 8),
-            Asset("ETH", 18),
+            Asset("ETH", 9),
             Asset("USTB", 6),
         )
     }
 )
 """Every bookable asset with its fixed scale. USTB is the tokenised US Treasury fund the venue
-holds as a real-world asset; its on-chain token has 6 decimals."""
+holds as a real-world asset; its on-chain token has 6 decimals.
+
+ETH is booked in gwei (scale 9), not in wei (18, the chain's own unit): at scale 18 a signed
+64-bit balance (:data:`AMOUNT_MAX`) could not even hold 10 ETH. A wei-exact amount is refused
+at the edge (more places than the scale are never rounded), so a deposit the chain reports
+in wei is booked only when it is a whole number of gwei; dust below a gwei stays with the
+custodian and shows up in reconciliation."""
 
 
 def asset(code: str) -> Asset:

@@ -11,6 +11,7 @@ it reads plainly in JSON).
 """
 
 import enum
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -36,9 +37,16 @@ class TransferFlags(enum.Flag):
     """Release ``pending_id``'s reserved amount."""
 
 
+@functools.cache
 def flags_text(flags: TransferFlags) -> str:
-    """A stable text form of the flags, e.g. ``"linked,pending"`` (for storage and hashing)."""
+    """A stable text form of the flags, e.g. ``"linked,pending"`` (for storage and hashing).
+
+    Cached: there are sixteen combinations, and every hashed transfer asks for one.
+    """
     return ",".join(sorted(member.name.lower() for member in TransferFlags if member & flags))
+
+
+_RESOLVING = TransferFlags.POST_PENDING_TRANSFER | TransferFlags.VOID_PENDING_TRANSFER
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -85,9 +93,7 @@ class Transfer:
     @property
     def resolves_pending(self) -> bool:
         """A post or a void: the second phase of a two-phase transfer."""
-        return bool(
-            self.flags & (TransferFlags.POST_PENDING_TRANSFER | TransferFlags.VOID_PENDING_TRANSFER)
-        )
+        return bool(self.flags & _RESOLVING)
 
 
 class TransferResult(enum.StrEnum):

@@ -6,3 +6,10 @@ class RiskConfig(AppConfig):
     halts, limits, the pre-trade pipeline and kill switches."""
 
     name = "risk"
+
+    def ready(self) -> None:
+        from custody.signals import balance_changed
+
+        from .signals import on_balance_changed
+
+        balance_changed.connect(on_balance_changed, dispatch_uid="risk-collateral")

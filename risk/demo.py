@@ -275,6 +275,9 @@ def load(credentials_file: Path) -> dict:
             )
             credentials["username"], credentials["password"] = OFFICER_USERNAME, password
         credentials = ensure_demo_officers(credentials)
+    from custody.demo import load_demo_balances
+
+    load_demo_balances()
     try:
         seeded = seed_market_prices(clock.now())
     except redis.RedisError:

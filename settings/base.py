@@ -273,3 +273,22 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="gatehouse@localhost")
 
 # --- Markets ---------------------------------------------------------------------------------
 MARKET_TICKS_MAX_BATCH = env.int("MARKET_TICKS_MAX_BATCH", default=1000)
+
+# --- Custody ledger ------------------------------------------------------------------------
+LEDGER_CHECKPOINT_EVERY = env.int("LEDGER_CHECKPOINT_EVERY", default=1000)
+LARGE_WITHDRAWAL_THRESHOLD = env.dict(
+    "LARGE_WITHDRAWAL_THRESHOLD",
+    default={
+        "USDC": "100000",
+        "USDT": "100000",
+        "USD": "100000",
+        "USTB": "100000",
+        "BTC": "2",
+        "ETH": "30",
+    },
+)
+# Salt of proof-of-reserves leaves (derived from SECRET_KEY when unset; set it in prod).
+POR_SALT_SECRET = env("POR_SALT_SECRET", default="")
+POR_CHUNK_LEAVES = env.int("POR_CHUNK_LEAVES", default=1024)
+# The ledger asset the pre-trade check counts as collateral.
+PRETRADE_COLLATERAL_ASSET = env("PRETRADE_COLLATERAL_ASSET", default="USDC")

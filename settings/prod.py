@@ -28,3 +28,5 @@ SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+# Proof-of-reserves leaf salts must not be derivable from anything else.
+POR_SALT_SECRET = env("POR_SALT_SECRET")

@@ -13,6 +13,7 @@ api_v1 = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("", include("core.api.urls")),
     path("", include("compliance.api.urls")),
+    path("", include("custody.api.urls")),
     path("", include("risk.api.urls")),
     path("", include("risk.pretrade_api.urls")),
 ]

@@ -198,6 +198,7 @@ def test_other_parts_plug_in_their_checks(extra_checks):
     outcomes = monitors.run_nightly_checks(now=NOW)
     assert {name: outcome.ok for name, outcome in outcomes.items()} == {
         "audit_chain": True,
+        "custody_ledger": True,
         "fine": True,
         "ledger": False,
         "reserves": False,

@@ -22,6 +22,7 @@ def run_django(settings_module: str, env_overrides: dict[str, str], *args: str):
             "ALLOWED_HOSTS",
             "SIGNING_KEY_FILE",
             "GEOIP_CITY_DB",
+            "POR_SALT_SECRET",
             "DJANGO_SETTINGS_MODULE",
             "REDIS_URL",
             "CELERY_BROKER_URL",
@@ -60,12 +61,14 @@ def prod_env(tmp_path):
         "REDIS_URL": "redis://127.0.0.1:6379/0",
         "SIGNING_KEY_FILE": str(key),
         "GEOIP_CITY_DB": str(tmp_path / "city.mmdb"),
+        "POR_SALT_SECRET": "por-salt-secret-for-the-test-0123456789abcdef",
     }
 
 
 @pytest.mark.parametrize(
     "missing",
     [
+        "POR_SALT_SECRET",
         "SECRET_KEY",
         "ALLOWED_HOSTS",
         "DATABASE_URL",

@@ -21,7 +21,7 @@ from custody.money import AMOUNT_MAX, ASSETS, Asset, asset, from_minor, to_minor
         pytest.param("USTB", "3.141592", 3_141_592, id="rwa_treasury_token_scale_6"),
         pytest.param("BTC", "21000000", 21_000_000 * 10**8, id="btc_supply"),
         pytest.param("BTC", "0.00000001", 1, id="btc_one_satoshi"),
-        pytest.param("ETH", "1.000000000000000001", 10**18 + 1, id="eth_one_wei_above_one"),
+        pytest.param("ETH", "1.000000001", 10**9 + 1, id="eth_booked_in_gwei"),
         pytest.param(ASSETS["USD"], "7.00", 700, id="asset_object"),
         pytest.param(0, "42", 42, id="bare_scale_zero"),
         pytest.param(2, "007.10", 710, id="leading_zeros_are_plain_decimal"),
@@ -88,7 +88,8 @@ def test_zero_and_negative_only_when_asked():
         to_minor("USD", "-0.00", allow_negative=True)
 
 
-def test_the_largest_amount_is_the_u128_bound():
+def test_the_largest_amount_is_the_signed_64_bit_bound():
+    assert AMOUNT_MAX == 2**63 - 1  # a bigint column holds every amount and counter
     assert to_minor(0, str(AMOUNT_MAX)) == AMOUNT_MAX
     with pytest.raises(InvalidAmount, match="largest bookable amount"):
         to_minor(0, str(AMOUNT_MAX + 1))
@@ -107,7 +108,7 @@ def test_error_names_the_field():
         pytest.param("USD", 5, "0.05", id="usd_cents"),
         pytest.param("USD", -150, "-1.50", id="negative"),
         pytest.param("USD", 0, "0.00", id="zero"),
-        pytest.param("ETH", 1, "0.000000000000000001", id="one_wei"),
+        pytest.param("ETH", 1, "0.000000001", id="one_gwei"),
         pytest.param(0, 42, "42", id="scale_zero_has_no_point"),
     ],
 )
@@ -134,7 +135,7 @@ def test_scales_are_defined_once():
         "USDT": 6,
         "USD": 2,
         "BTC": 8,
-        "ETH": 18,
+        "ETH": 9,
         "USTB": 6,
     }
 

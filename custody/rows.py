@@ -1,0 +1,180 @@
+"""Stored transfer rows in the pure core's vocabulary, and back.
+
+The writer, ``verify_ledger`` and the selectors all read :class:`custody.models.Transfer`
+rows; this is the one place that says which columns are hashed (in
+``custody.chain.TRANSFER_FIELDS`` order and types), how a row becomes the
+:class:`~custody.book.TransferRecord` the specification works on, and how the request a
+client sent is recovered from the row for idempotency.
+"""
+
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from custody.book import PendingState, TransferRecord
+from custody.ledger import TransferCode
+from custody.refs import expiry_id, is_expiry_id
+from custody.transfers import Transfer, TransferFlags, flags_text
+
+POSTING_FLAG_VALUES = tuple(
+    value
+    for value in range(16)
+    if not TransferFlags(value) & (TransferFlags.PENDING | TransferFlags.VOID_PENDING_TRANSFER)
+)
+"""``flags`` values of rows that change posted balances: single-phase transfers and posts
+(linked or not). Pending rows, voids and expiries move only pending counters."""
+
+INHERITS_DEBIT, INHERITS_CREDIT, INHERITS_ASSET, INHERITS_CODE, INHERITS_AMOUNT = 1, 2, 4, 8, 16
+
+
+def hashed_fields(
+    *,
+    seq: int,
+    transfer_id: str,
+    debit_account_id: str,
+    credit_account_id: str,
+    asset: str,
+    code: str,
+    amount: int,
+    flags: int,
+    pending_id: str | None,
+    timeout: int,
+    created_at: datetime,
+) -> dict[str, object]:
+    """The fields ``custody.chain.chain_hash`` covers, from column values."""
+    return {
+        "sequence": seq,
+        "id": transfer_id,
+        "debit_account_id": debit_account_id,
+        "credit_account_id": credit_account_id,
+        "asset": asset,
+        "code": code,
+        "amount": amount,
+        "flags": flags_text(TransferFlags(flags)),
+        "pending_id": pending_id,
+        "timeout": timeout,
+        "created_at": created_at,
+    }
+
+
+def row_fields(row: Any) -> dict[str, object]:
+    """:func:`hashed_fields` of a stored :class:`custody.models.Transfer`."""
+    return hashed_fields(
+        seq=row.seq,
+        transfer_id=row.transfer_id,
+        debit_account_id=row.debit_account_id,
+        credit_account_id=row.credit_account_id,
+        asset=row.asset_id,
+        code=row.code,
+        amount=row.amount,
+        flags=row.flags,
+        pending_id=row.pending_id,
+        timeout=row.timeout,
+        created_at=row.created_at,
+    )
+
+
+def inherits_of(request: Transfer) -> int:
+    """Which of the resolved fields a post or void request left empty."""
+    if not request.resolves_pending:
+        return 0
+    mask = 0
+    if request.debit_account_id is None:
+        mask |= INHERITS_DEBIT
+    if request.credit_account_id is None:
+        mask |= INHERITS_CREDIT
+    if request.asset is None:
+        mask |= INHERITS_ASSET
+    if request.code is None:
+        mask |= INHERITS_CODE
+    if request.amount == 0:
+        mask |= INHERITS_AMOUNT
+    return mask
+
+
+def request_of(row: Any) -> Transfer:
+    """The request as the client sent it (what idempotency compares)."""
+    mask = row.inherits
+    return Transfer(
+        id=row.transfer_id,
+        debit_account_id=None if mask & INHERITS_DEBIT else row.debit_account_id,
+        credit_account_id=None if mask & INHERITS_CREDIT else row.credit_account_id,
+        amount=0 if mask & INHERITS_AMOUNT else row.amount,
+        asset=None if mask & INHERITS_ASSET else row.asset_id,
+        code=None if mask & INHERITS_CODE else TransferCode(row.code),
+        flags=TransferFlags(row.flags),
+        pending_id=row.pending_id,
+        timeout=row.timeout,
+    )
+
+
+def record_of(row: Any) -> TransferRecord:
+    """The specification's record of a stored row."""
+    return TransferRecord(
+        transfer=request_of(row),
+        sequence=row.seq,
+        debit_account_id=row.debit_account_id,
+        credit_account_id=row.credit_account_id,
+        asset=row.asset_id,
+        code=TransferCode(row.code),
+        amount=row.amount,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+    )
+
+
+def request_json(transfer: Transfer) -> dict[str, object]:
+    """A request as JSON for the refusal record (amounts as strings: they may not fit 64 bits)."""
+    return {
+        "id": transfer.id,
+        "debit_account_id": transfer.debit_account_id,
+        "credit_account_id": transfer.credit_account_id,
+        "amount": str(transfer.amount),
+        "asset": transfer.asset,
+        "code": None if transfer.code is None else str(transfer.code),
+        "flags": transfer.flags.value,
+        "pending_id": transfer.pending_id,
+        "timeout": str(transfer.timeout),
+    }
+
+
+def request_from_json(data: Mapping[str, Any]) -> Transfer:
+    code = data["code"]
+    return Transfer(
+        id=data["id"],
+        debit_account_id=data["debit_account_id"],
+        credit_account_id=data["credit_account_id"],
+        amount=int(data["amount"]),
+        asset=data["asset"],
+        code=None if code is None else TransferCode(code),
+        flags=TransferFlags(int(data["flags"])),
+        pending_id=data["pending_id"],
+        timeout=int(data["timeout"]),
+    )
+
+
+def pending_state_of(resolution) -> PendingState:
+    """A pending transfer's state from the row that resolved it (``None``: still open)."""
+    if resolution is None:
+        return PendingState.PENDING
+    if is_expiry_id(resolution.transfer_id):
+        return PendingState.EXPIRED
+    if resolution.flags & TransferFlags.POST_PENDING_TRANSFER.value:
+        return PendingState.POSTED
+    return PendingState.VOIDED
+
+
+def expiry_record(pending: TransferRecord, moment: datetime) -> TransferRecord:
+    """The chain's record of a lapse: a void of the full amount under a ledger-made id."""
+    request = Transfer(
+        id=expiry_id(pending.transfer.id),
+        debit_account_id=pending.debit_account_id,
+        credit_account_id=pending.credit_account_id,
+        amount=pending.amount,
+        asset=pending.asset,
+        code=pending.code,
+        flags=TransferFlags.VOID_PENDING_TRANSFER,
+        pending_id=pending.transfer.id,
+    )
+    return replace(pending, transfer=request, created_at=moment, expires_at=None)
