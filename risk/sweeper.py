@@ -20,7 +20,7 @@ from datetime import datetime
 
 from core import clock
 from core.redis_client import get_redis, global_key
-from risk import kill_switches, market_snapshot, selectors
+from risk import kill_switches, market_snapshot, monitors, selectors
 from risk.market import MarketController, live_controller
 from risk.market_store import MarketStore
 from risk.models import MarketEvent, PriceSample
@@ -53,6 +53,7 @@ def drain_transitions(store: MarketStore, symbols) -> int:
             before = MarketEvent.objects.filter(instrument=symbol).count()
             MarketEvent.objects.bulk_create(rows, ignore_conflicts=True)
             written += MarketEvent.objects.filter(instrument=symbol).count() - before
+            monitors.announce_market_events(rows, now=recorded_at)
             store.acknowledge(symbol, [entry_id for entry_id, _ in entries])
             if len(entries) < DRAIN_BATCH:
                 break

@@ -4,7 +4,7 @@ are routed to the realtime queue (settings/celery.py)."""
 from celery import shared_task
 
 from core import clock
-from risk import decision_drain, resync, sweeper
+from risk import decision_drain, monitors, resync, sweeper
 
 
 @shared_task(acks_late=True, ignore_result=True, time_limit=30, soft_time_limit=25, expires=10)
@@ -21,3 +21,9 @@ def realtime_drain_pretrade_decisions() -> int:
 def realtime_ensure_risk_state_synced() -> str:
     summary = resync.ensure_synced(now=clock.now())
     return "synced" if summary is None else str(summary)
+
+
+@shared_task(acks_late=True, ignore_result=True, time_limit=120, soft_time_limit=100)
+def monitor_pretrade() -> int:
+    now = clock.now()
+    return monitors.watch_rejects(now=now) + monitors.watch_positions(now=now)

@@ -292,3 +292,5 @@ POR_SALT_SECRET = env("POR_SALT_SECRET", default="")
 POR_CHUNK_LEAVES = env.int("POR_CHUNK_LEAVES", default=1024)
 # The ledger asset the pre-trade check counts as collateral.
 PRETRADE_COLLATERAL_ASSET = env("PRETRADE_COLLATERAL_ASSET", default="USDC")
+REJECT_SPIKE_MIN_ORDERS = env.int("REJECT_SPIKE_MIN_ORDERS", default=20)
+REJECT_SPIKE_RATIO = env("REJECT_SPIKE_RATIO", default="0.5")

@@ -4,6 +4,7 @@
 server. Nothing here is mocked: tests that need Redis get a flushed logical database.
 """
 
+import os
 import tempfile
 from pathlib import Path
 
@@ -15,7 +16,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory: black-box tests start a real server process against the same
     # migrations, and WAL keeps readers from blocking on the single writer.
     DATABASES["default"]["TEST"].setdefault(
-        "NAME", str(Path(tempfile.gettempdir()) / "gatehouse-test.sqlite3")
+        "NAME", str(Path(tempfile.gettempdir()) / f"gatehouse-test-{os.getpid()}.sqlite3")
     )
 
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/9")

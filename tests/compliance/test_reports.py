@@ -159,6 +159,8 @@ def test_report_contents_on_fixed_data(day_of_decisions):
             "prc_2026_denials",
             # the sections other parts register (custody, risk)
             "segregation_statement",
+            "reconciliation_breaks",
+            "large_withdrawals",
             "pretrade_rejects_by_reason",
             "limit_breaches",
             "market_halts_and_breakers",
@@ -262,7 +264,7 @@ def test_regenerating_makes_a_new_version_with_identical_files(day_of_decisions)
     assert (first.version, second.version) == (1, 2)
     assert first.directory.endswith("/v1") and second.directory.endswith("/v2")
     digests = [{f.name: f.sha256 for f in r.files.all() if f.section} for r in (first, second)]
-    assert digests[0] == digests[1] and len(digests[0]) == 16
+    assert digests[0] == digests[1] and len(digests[0]) == 20
     for name in digests[0]:
         assert (directory(first) / name).read_bytes() == (directory(second) / name).read_bytes()
     assert first.manifest_sha256 != second.manifest_sha256  # version and time differ
@@ -331,17 +333,17 @@ def test_a_section_from_another_part_joins_every_report():
             ("acc-1", "USDC", Decimal("1000000.50"), period_start + timedelta(hours=1)),
         ]
 
-    report_sections.register_section("large_withdrawals", large_withdrawals)
+    report_sections.register_section("other_part_withdrawals", large_withdrawals)
     try:
         report = generate()
     finally:
-        report_sections._sections.pop("large_withdrawals")
-    assert read(report, "large_withdrawals.csv") == (
+        report_sections._sections.pop("other_part_withdrawals")
+    assert read(report, "other_part_withdrawals.csv") == (
         "account_id,asset,amount,at\n"
         "acc-1,USDC,1000000.50,2026-11-23T01:00:00.000Z\n"
         "acc-2,USDC,250000.00,2026-11-23T03:00:00.000Z\n"
     )
-    assert orjson.loads(read(report, "large_withdrawals.json"))["rows"][0]["amount"] == (
+    assert orjson.loads(read(report, "other_part_withdrawals.json"))["rows"][0]["amount"] == (
         "1000000.50"
     )
 

@@ -16,7 +16,8 @@ class Command(BaseCommand):
         )
         self.stdout.write(
             f"  console officers (maker and checker; enrol a TOTP app at first sign-in "
-            f"at http://127.0.0.1:{settings.PORT}/): {result['username']} / {result['password']} and "
-            f"{result['checker_username']} / {result['checker_password']}"
+            f"at http://127.0.0.1:{settings.PORT}/): {result['username']} / "
+            f"{result['password']} and {result['checker_username']} / "
+            f"{result['checker_password']}"
         )
         self.stdout.write(f"  operator API key (all scopes): {result['api_key']}")
