@@ -12,15 +12,12 @@ The ``timer_overhead`` row times an empty call: it is included in every other ro
 
 from __future__ import annotations
 
-import gc
 import itertools
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
-from decimal import Decimal
 
 import maxminddb
 
+from bench.timing import row
 from compliance.access import decide
 from compliance.geoip import IpLocator, shipped_city_database
 from compliance.rulebook import compile_rulebook
@@ -42,32 +39,6 @@ EXAMPLE_ADDRESSES = (
 )
 """RULES.md §7's example addresses (plus a CN IPv6 one), cycled through so that the
 lookup rows are not one cached path."""
-
-_NS_PER_US = Decimal(1000)
-
-
-def _per_call(call: Callable[[], object], n: int, warmup: int) -> tuple[Decimal, Decimal]:
-    for _ in range(warmup):
-        call()
-    gc.collect()
-    clock = time.perf_counter_ns
-    samples = []
-    for _ in range(n):
-        started = clock()
-        call()
-        samples.append(clock() - started)
-    samples.sort()
-    middle = n // 2
-    median_ns = (
-        Decimal(samples[middle]) if n % 2 else Decimal(samples[middle - 1] + samples[middle]) / 2
-    )
-    p99_ns = samples[max(0, (99 * n + 99) // 100 - 1)]
-    return median_ns / _NS_PER_US, Decimal(p99_ns) / _NS_PER_US
-
-
-def _row(name: str, call: Callable[[], object], n: int, note: str) -> dict:
-    median_us, p99_us = _per_call(call, n, warmup=max(1000, n // 20))
-    return {"name": name, "median_us": median_us, "p99_us": p99_us, "n": n, "note": note}
 
 
 def run(quick: bool = False) -> list[dict]:
@@ -99,44 +70,44 @@ def run(quick: bool = False) -> list[dict]:
         return decide(rulebook, singapore, locator.lookup(next(both)), "rwa_token", "open", NOW)
 
     return [
-        _row("timer_overhead", lambda: None, decisions, "empty call; included in every row"),
-        _row(
+        row("timer_overhead", lambda: None, decisions, "empty call; included in every row"),
+        row(
             "decide_allow_typical",
             lambda: decide(rulebook, singapore, singapore_ip, "crypto_perp", "open", NOW),
             decisions,
             "SG resident, SG IP, crypto_perp open: 3 signals, allow (goal <= 10 us)",
         ),
-        _row(
+        row(
             "decide_deny_anonymous_cn",
             lambda: decide(rulebook, None, china_ip, "rwa_token", "open", NOW),
             decisions,
             "no profile, CN IP, rwa_token open: deny prc-rwa-2026 + review no_profile",
         ),
-        _row(
+        row(
             "decide_deny_all_signals",
             lambda: decide(rulebook, controlled_from_cn, china_vpn, "rwa_token", "open", NOW),
             decisions,
             "entity controlled from CN, CN national, CN VPN IP: 6 signals, 4 reasons",
         ),
-        _row(
+        row(
             "decide_close_only_wind_down",
             lambda: decide(rulebook, china, china_ip, "crypto_perp", "reduce", NOW),
             decisions,
             "CN resident, CN IP, reduce: close_only prc-wind-down",
         ),
-        _row(
+        row(
             "geoip_raw_maxminddb",
             lambda: raw_reader.get(next(raw)),
             lookups,
             "baseline: maxminddb Reader.get (C extension, mmap) on the shipped GeoLite2",
         ),
-        _row(
+        row(
             "geoip_lookup",
             lambda: locator.lookup(next(ours)),
             lookups,
             "compliance.geoip lookup -> IpFacts, same database and addresses as the baseline",
         ),
-        _row(
+        row(
             "geoip_lookup_and_decide",
             lookup_and_decide,
             lookups,

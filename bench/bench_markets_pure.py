@@ -9,14 +9,13 @@ The ``timer_overhead`` row (an empty call) is the same-run baseline included in 
 
 from __future__ import annotations
 
-import gc
 import itertools
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from bench.timing import row
 from risk.bands import price_band
 from risk.breakers import InstrumentBreakers, on_price, published_state
 from risk.market_state import MarketState, MarketStatus, effective_state
@@ -25,36 +24,11 @@ from risk.reference_price import ReferenceParameters, ReferenceState, update_ref
 from risk.sessions import DEFAULTS, SessionName, session_at
 from risk.ticks import PriceTick, TickSource
 
-_NS_PER_US = Decimal(1000)
 _NEW_YORK = ZoneInfo("America/New_York")
 
 
 def _et(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=_NEW_YORK).astimezone(UTC)
-
-
-def _per_call(call: Callable[[], object], n: int, warmup: int) -> tuple[Decimal, Decimal]:
-    for _ in range(warmup):
-        call()
-    gc.collect()
-    clock = time.perf_counter_ns
-    samples = []
-    for _ in range(n):
-        started = clock()
-        call()
-        samples.append(clock() - started)
-    samples.sort()
-    middle = n // 2
-    median_ns = (
-        Decimal(samples[middle]) if n % 2 else Decimal(samples[middle - 1] + samples[middle]) / 2
-    )
-    p99_ns = samples[max(0, (99 * n + 99) // 100 - 1)]
-    return median_ns / _NS_PER_US, Decimal(p99_ns) / _NS_PER_US
-
-
-def _row(name: str, call: Callable[[], object], n: int, note: str) -> dict:
-    median_us, p99_us = _per_call(call, n, warmup=max(1000, n // 20))
-    return {"name": name, "median_us": median_us, "p99_us": p99_us, "n": n, "note": note}
 
 
 def _cycle(values: list) -> Callable[[], object]:
@@ -80,23 +54,23 @@ def run(quick: bool = False) -> list[dict]:
     evening = _et("2026-11-24 17:00")
     regular = session_at(midday)
     after_hours = session_at(evening)
-    rows = [_row("timer_overhead", lambda: None, n, "baseline: an empty call, in every row")]
+    rows = [row("timer_overhead", lambda: None, n, "baseline: an empty call, in every row")]
 
     next_instant = _cycle(week)
     rows.append(
-        _row(
+        row(
             "session_at XNYS",
             lambda: session_at(next_instant()),
             n,
             "instants cycled over a week: every session name",
         )
     )
-    rows.append(_row("session_at 24x7", lambda: session_at(midday, "24x7"), n, "continuous"))
+    rows.append(row("session_at 24x7", lambda: session_at(midday, "24x7"), n, "continuous"))
 
     regular_params, after_params = DEFAULTS[SessionName.REGULAR], DEFAULTS[SessionName.AFTER_HOURS]
     reference, tick = Decimal("190.1234"), Decimal("0.01")
     rows.append(
-        _row(
+        row(
             "price_band regular",
             lambda: price_band(reference, 1, tick, regular, regular_params),
             n,
@@ -104,7 +78,7 @@ def run(quick: bool = False) -> list[dict]:
         )
     )
     rows.append(
-        _row(
+        row(
             "price_band after_hours",
             lambda: price_band(reference, 2, tick, after_hours, after_params),
             n,
@@ -112,18 +86,18 @@ def run(quick: bool = False) -> list[dict]:
         )
     )
 
-    rows.append(_row("update_reference regular (LULD)", _luld_stream(midday), n, _LULD_NOTE))
-    rows.append(_row("update_reference off-hours blend", _blend_stream(evening), n, _BLEND_NOTE))
+    rows.append(row("update_reference regular (LULD)", _luld_stream(midday), n, _LULD_NOTE))
+    rows.append(row("update_reference off-hours blend", _blend_stream(evening), n, _BLEND_NOTE))
 
     limit = MarketState(
         MarketStatus.LIMIT_STATE, midday + timedelta(seconds=15), "LULD_LIMIT_STATE_UPPER", midday
     )
     before, after = midday + timedelta(seconds=14), midday + timedelta(minutes=10)
     rows.append(
-        _row("effective_state no deadline passed", lambda: effective_state(limit, before), n, "")
+        row("effective_state no deadline passed", lambda: effective_state(limit, before), n, "")
     )
     rows.append(
-        _row(
+        row(
             "effective_state two deadlines passed",
             lambda: effective_state(limit, after),
             n,
@@ -133,7 +107,7 @@ def run(quick: bool = False) -> list[dict]:
     breakers = InstrumentBreakers(luld=limit)
     oracle = oracle_state(None, None, midday, regular_params)
     rows.append(
-        _row(
+        row(
             "published_state all causes",
             lambda: published_state(breakers, before, oracle=oracle),
             n,
@@ -142,7 +116,7 @@ def run(quick: bool = False) -> list[dict]:
     )
     band = price_band(reference, 1, tick, regular, regular_params)
     rows.append(
-        _row(
+        row(
             "on_price LULD + velocity",
             _breaker_stream(midday, band),
             n,

@@ -1,25 +1,37 @@
-"""Per-call timing helpers shared by the benchmarks (medians and p99, never means alone)."""
+"""Per-call timing shared by the benchmarks: medians and p99, never means alone, as exact
+Decimals (no float near a result a reader compares)."""
 
 from __future__ import annotations
 
-import statistics
+import gc
 import time
 from collections.abc import Callable
+from decimal import Decimal
+
+_NS_PER_US = Decimal(1000)
 
 
-def per_call(fn: Callable[[], object], *, n: int, warmup: int = 1000) -> dict:
-    """Time ``fn`` call by call with perf_counter_ns; return median and p99 in µs."""
+def per_call(call: Callable[[], object], *, n: int, warmup: int = 1000) -> dict:
+    """Time ``call`` one call at a time with perf_counter_ns after a warm-up; the median and
+    the 99th percentile (nearest rank) in µs."""
     for _ in range(warmup):
-        fn()
-    samples = []
+        call()
+    gc.collect()
     clock = time.perf_counter_ns
+    samples = []
     for _ in range(n):
-        start = clock()
-        fn()
-        samples.append(clock() - start)
+        started = clock()
+        call()
+        samples.append(clock() - started)
     samples.sort()
-    return {
-        "median_us": statistics.median(samples) / 1000,
-        "p99_us": samples[int(len(samples) * 0.99) - 1] / 1000,
-        "n": n,
-    }
+    middle = n // 2
+    median_ns = (
+        Decimal(samples[middle]) if n % 2 else Decimal(samples[middle - 1] + samples[middle]) / 2
+    )
+    p99_ns = samples[max(0, (99 * n + 99) // 100 - 1)]
+    return {"median_us": median_ns / _NS_PER_US, "p99_us": Decimal(p99_ns) / _NS_PER_US, "n": n}
+
+
+def row(name: str, call: Callable[[], object], n: int, note: str) -> dict:
+    """A table row for ``call`` with a warm-up of 5% (at least 1,000 calls)."""
+    return {"name": name, **per_call(call, n=n, warmup=max(1000, n // 20)), "note": note}

@@ -19,6 +19,7 @@ import redis
 from django.db import transaction
 
 from core.redis_client import get_hot_redis, get_redis, global_key
+from core.streams import ensure_group
 
 from .models import AccessDecision
 
@@ -29,14 +30,6 @@ GROUP = "drain"
 def append(record: dict, client: redis.Redis | None = None) -> None:
     """Add one decision to the stream (raises RedisError: the caller fails closed)."""
     (client or get_hot_redis()).xadd(STREAM, {"d": orjson.dumps(record)})
-
-
-def _ensure_group(client: redis.Redis) -> None:
-    try:
-        client.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
-    except redis.ResponseError as exc:
-        if "BUSYGROUP" not in str(exc):
-            raise
 
 
 def _row(record: dict) -> AccessDecision:
@@ -81,7 +74,7 @@ def drain(*, batch: int = 500, max_seconds: float = 5.0, claim_idle_ms: int = 30
     are claimed first.
     """
     client = get_redis()
-    _ensure_group(client)
+    ensure_group(client, STREAM, GROUP)
     consumer = f"{socket.gethostname()}-{os.getpid()}"
     stored, deadline = 0, time.monotonic() + max_seconds
     cursor = "0-0"

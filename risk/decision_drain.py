@@ -20,6 +20,7 @@ import redis
 from django.db import transaction
 
 from core.redis_client import ACCOUNT_BUCKETS, bucket_key, get_redis
+from core.streams import ensure_group
 
 from .models import PretradeDecision
 from .pretrade import render
@@ -29,14 +30,6 @@ GROUP = "drain"
 
 def stream(bucket: int) -> str:
     return bucket_key(bucket, "decisions")
-
-
-def _ensure_group(client: redis.Redis, key: str) -> None:
-    try:
-        client.xgroup_create(key, GROUP, id="0", mkstream=True)
-    except redis.ResponseError as exc:
-        if "BUSYGROUP" not in str(exc):
-            raise
 
 
 def _row(fields: dict) -> PretradeDecision:
@@ -101,7 +94,7 @@ def drain(
     busy = [bucket for bucket, length in zip(buckets, lengths.execute(), strict=True) if length]
     for bucket in busy:
         key = stream(bucket)
-        _ensure_group(client, key)
+        ensure_group(client, key, GROUP)
         _, claimed, *_ = client.xautoclaim(
             key, GROUP, consumer, min_idle_time=claim_idle_ms, start_id="0-0", count=batch
         )

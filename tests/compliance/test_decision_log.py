@@ -15,6 +15,7 @@ from django.db import connection
 
 from compliance import decision_log
 from compliance.models import AccessDecision
+from core.streams import ensure_group
 
 ROOT = Path(__file__).resolve().parents[2]
 TOTAL = 20_000
@@ -99,7 +100,7 @@ def test_drain_killed_mid_batch_loses_and_duplicates_nothing(redis_conn):
 def test_a_drain_that_dies_after_committing_is_not_duplicated(redis_conn):
     """Read and stored but never acknowledged: claimed and stored again, ignored by id."""
     fill_stream(redis_conn, 300)
-    decision_log._ensure_group(redis_conn)
+    ensure_group(redis_conn, decision_log.STREAM, decision_log.GROUP)
     entries = redis_conn.xreadgroup(
         decision_log.GROUP, "dead-consumer", {decision_log.STREAM: ">"}, count=300
     )[0][1]
