@@ -243,3 +243,28 @@ def available_client_balances(*, asset: str) -> dict[str, Decimal]:
         owner: Decimal(credits - debits - pending) / scale
         for owner, credits, debits, pending in rows
     }
+
+
+MARGIN_HOLD_PREFIX = "margin:"
+"""Ids of the venue's margin holds: ``margin:<account>:<instrument>:<fill>`` (pending
+``margin_reservation`` transfers client → clearing, kept while the position is open)."""
+
+
+def margin_holds(*, asset: str, account_id: str | None = None) -> dict[tuple[str, str], int]:
+    """Open margin holds in ``asset`` per (account, instrument), in minor units."""
+    prefix = MARGIN_HOLD_PREFIX + (f"{account_id}:" if account_id else "")
+    holds: dict[tuple[str, str], int] = {}
+    rows = OpenPending.objects.filter(asset_id=asset, pending_id__startswith=prefix)
+    for pending_id, amount in rows.values_list("pending_id", "amount"):
+        _, account, instrument, _ = pending_id.split(":", 3)
+        holds[account, instrument] = holds.get((account, instrument), 0) + amount
+    return holds
+
+
+def margin_hold_rows(*, asset: str, account_id: str, instrument: str) -> list[tuple[str, int]]:
+    prefix = f"{MARGIN_HOLD_PREFIX}{account_id}:{instrument}:"
+    return list(
+        OpenPending.objects.filter(asset_id=asset, pending_id__startswith=prefix)
+        .order_by("amount", "pending_id")
+        .values_list("pending_id", "amount")
+    )

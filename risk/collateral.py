@@ -13,6 +13,7 @@ import redis
 from django.conf import settings
 
 from core.redis_client import get_redis
+from custody.money import ASSETS
 
 from . import atomic
 from .pipeline import QUOTE_SCALE
@@ -32,12 +33,18 @@ def set_collateral(account_id: str, amount: Decimal, client: redis.Redis | None 
 
 
 def available_balances() -> dict[str, Decimal]:
-    """Every client's available balance in the quote asset, from the ledger."""
+    """Every client's collateral from the ledger: the available balance in the quote asset
+    plus the account's own margin holds (which ``m_used`` in Redis already counts)."""
     try:
-        from custody.selectors import available_client_balances
+        from custody.selectors import available_client_balances, margin_holds
     except ImportError:
         return {}
-    return available_client_balances(asset=quote_asset())
+    asset = quote_asset()
+    balances = available_client_balances(asset=asset)
+    scale = Decimal(10) ** ASSETS[asset].scale
+    for (account_id, _), amount in margin_holds(asset=asset).items():
+        balances[account_id] = balances.get(account_id, Decimal(0)) + Decimal(amount) / scale
+    return balances
 
 
 def sync_all(client: redis.Redis | None = None) -> int:

@@ -16,7 +16,7 @@ from core.decimals import plain
 from core.errors import Conflict, IdempotencyConflict, NotFound, ValidationFailed
 from core.redis_client import get_redis
 
-from . import atomic
+from . import atomic, margin_ledger
 from .models import OrderCancel, OrderFill
 from .pipeline import QUOTE_SCALE
 from .pretrade_snapshot import holder
@@ -71,7 +71,7 @@ def record_fill(
             "This fill_id was already used with a different fill.",
             fields={"fill_id": ["Already used with a different fill."]},
         )
-    status, old, new, left, instrument = (
+    status, old, new, left, instrument, charged, released = (
         part.decode() if isinstance(part, bytes) else str(part)
         for part in atomic.script("fill_step")(
             keys=atomic.lifecycle_keys(account_id),
@@ -90,6 +90,14 @@ def record_fill(
         atomic.script("release_open_interest")(
             keys=atomic.instrument_keys(instrument)[1:],
             args=[atomic.reservation_id(account_id, order_id), lots, change],
+        )
+        margin_ledger.settle_fill(
+            account_id=account_id,
+            instrument=instrument,
+            fill_id=fill_id,
+            charged_micro=int(charged),
+            released_micro=int(released),
+            now=now,
         )
     return {
         "order_id": order_id,

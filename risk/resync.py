@@ -5,9 +5,9 @@ interest from both, collateral from the custody ledger.
 
 While it runs every bucket's ``synced`` flag is down, so the account step answers
 ``unsynced`` and the check fails closed (``DEGRADED_FAIL_CLOSED``); the flags go up only
-when everything is back. Used margin is rebuilt conservatively from each position at its
-last fill price and the instrument's regular leverage (the live figure is the sum of the
-margins reserved by the orders that built the position).
+when everything is back. Used margin is the ledger's margin holds of each position (exact:
+they hold what the fills charged); a position without holds gets a conservative estimate at
+its last fill price and the instrument's regular leverage.
 """
 
 from __future__ import annotations
@@ -171,13 +171,18 @@ def resync(*, now: datetime) -> Summary:
             pipe.execute()
 
     used = defaultdict(int)
+    holds = margin_ledger_holds()
     for (account_id, symbol), lots in positions.items():
         accounts.add(account_id)
         risk_key = atomic.account_keys(account_id)[0]
         pipe.hset(risk_key, f"p:{symbol}", lots)
         open_interest[symbol, "filled"] += abs(lots)
         instrument = instruments.get(symbol)
-        if instrument is not None and lots:
+        if (account_id, symbol) in holds and lots:
+            micro = holds[account_id, symbol]  # exact: the ledger holds what the fills charged
+            pipe.hset(risk_key, f"mu:{symbol}", micro)
+            used[account_id] += micro
+        elif instrument is not None and lots:
             notional = abs(lots) * instrument.lot_size * last_price[account_id, symbol]
             margin = notional / instrument.max_leverage * QUOTE_SCALE
             micro = int(margin.to_integral_value(ROUND_CEILING))
@@ -193,6 +198,16 @@ def resync(*, now: datetime) -> Summary:
     mark_synced()
     logger.info("risk state resynchronised: %s", summary)
     return summary
+
+
+def margin_ledger_holds() -> dict[tuple[str, str], int]:
+    """The ledger's margin holds per (account, instrument), in micro-units."""
+    from custody.selectors import margin_holds
+
+    from .margin_ledger import micro_of
+
+    asset = collateral.quote_asset()
+    return {key: micro_of(amount, asset) for key, amount in margin_holds(asset=asset).items()}
 
 
 def ensure_synced(*, now: datetime) -> Summary | None:

@@ -19,13 +19,15 @@ def on_balance_changed(sender, *, account_id: str, asset: str, **kwargs) -> None
     if asset != collateral.quote_asset():
         return
     from custody.money import ASSETS
-    from custody.selectors import client_balances
+    from custody.selectors import client_balances, margin_holds
 
     scale = Decimal(10) ** ASSETS[asset].scale
+    held = sum(margin_holds(asset=asset, account_id=account_id).values())
     for balance in client_balances(account_id=account_id, now=clock.now()):
         if balance.asset == asset:
+            amount = Decimal(balance.view.available + held) / scale
             try:
-                collateral.set_collateral(account_id, Decimal(balance.view.available) / scale)
+                collateral.set_collateral(account_id, amount)
             except redis.RedisError:
                 # The watchdog's resync copies every balance again; until then the account's
                 # collateral in Redis is the older (and, after a deposit, smaller) figure.

@@ -2,7 +2,8 @@
 -- (released in proportion when the fill reduces the position). Idempotent on fill_id.
 -- KEYS: 1 risk hash, 2 orders hash, 3 expiry zset, 4 fills hash
 -- ARGV: 1 order_id, 2 fill_id, 3 fill fingerprint, 4 lots
--- Returns: {status, old position, new position, lots left open, instrument}
+-- Returns: {status, old position, new position, lots left open, instrument,
+--           margin charged, margin released} (micro-units; the ledger mirrors them)
 local function int(n) return string.format('%d', n) end
 local risk, orders, expiry, fills = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local order_id, fill_id, fingerprint, lots = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
@@ -10,15 +11,15 @@ local order_id, fill_id, fingerprint, lots = ARGV[1], ARGV[2], ARGV[3], tonumber
 local seen = redis.call('HGET', fills, fill_id)
 if seen then
   local f = cjson.decode(seen)
-  if f.fp ~= fingerprint then return {'conflict', f.old, f.new, f.left, f.inst} end
-  return {'duplicate', f.old, f.new, f.left, f.inst}
+  if f.fp ~= fingerprint then return {'conflict', f.old, f.new, f.left, f.inst, '0', '0'} end
+  return {'duplicate', f.old, f.new, f.left, f.inst, '0', '0'}
 end
 local raw = redis.call('HGET', orders, order_id)
-if not raw then return {'unknown', '0', '0', '0', ''} end
+if not raw then return {'unknown', '0', '0', '0', '', '0', '0'} end
 local o = cjson.decode(raw)
-if o.state ~= 'open' then return {'not_open:' .. o.state, '0', '0', '0', o.inst} end
+if o.state ~= 'open' then return {'not_open:' .. o.state, '0', '0', '0', o.inst, '0', '0'} end
 local open_lots = tonumber(o.open_lots)
-if lots > open_lots then return {'overfill', '0', '0', int(open_lots), o.inst} end
+if lots > open_lots then return {'overfill', '0', '0', int(open_lots), o.inst, '0', '0'} end
 
 local inst = o.inst
 local sign = (o.side == 'buy') and 1 or -1
@@ -57,4 +58,4 @@ end
 redis.call('HSET', orders, order_id, cjson.encode(o))
 redis.call('HSET', fills, fill_id, cjson.encode({
   fp = fingerprint, old = int(old), new = int(new), left = o.open_lots, inst = inst }))
-return {'filled', int(old), int(new), o.open_lots, inst}
+return {'filled', int(old), int(new), o.open_lots, inst, int(charge), int(release)}

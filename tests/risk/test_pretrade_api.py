@@ -263,3 +263,54 @@ def test_an_unsynced_bucket_fails_closed_until_resync(api, key, venue, redis_con
     resync.resync(now=NOW)
     collateral.set_collateral("acc-sg", Decimal("1000000"))
     assert check(api, key, order(order_id="u2")).json()["decision"] == "accept"
+
+
+def test_fills_hold_margin_in_the_ledger_and_reducing_fills_release_it(
+    api, key, venue, django_capture_on_commit_callbacks
+):
+    """A fill's margin becomes a hold in the custody ledger (withdrawals cannot take it);
+    the collateral the check counts does not change; a reducing fill releases it."""
+    from core.redis_client import get_redis
+    from custody import services as custody
+    from custody.selectors import client_balances, margin_holds
+    from risk import atomic as risk_atomic
+
+    def collateral_micro():
+        return int(get_redis().hget(risk_atomic.account_keys("acc-sg")[0], "collateral"))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        custody.deposit(
+            id="dep-sg",
+            account_id="acc-sg",
+            asset="USDC",
+            amount=10_000 * 10**6,
+            custody_wallet="wallet-a",
+            now=NOW,
+        )
+    assert collateral_micro() == 10_000 * 10**6  # mirrored from the ledger
+    check(api, key, order(order_id="m-1", quantity="10"))
+    fill = {"fill_id": "mf-1", "account_id": "acc-sg", "quantity": "10", "price": "230.00"}
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api.post("/api/v1/orders/m-1/fills", fill, format="json", **auth(key))
+    assert response.status_code == 200
+    assert margin_holds(asset="USDC", account_id="acc-sg") == {("acc-sg", "AAPL-PERP"): 115_000_000}
+    balance = client_balances(account_id="acc-sg", now=NOW)[0].view
+    assert (balance.total, balance.reserved) == (10_000 * 10**6, 115_000_000)
+    assert collateral_micro() == 10_000 * 10**6  # available + own holds: unchanged
+    with pytest.raises(custody.TransferRefused, match="115.000000 reserved"):
+        custody.withdraw(
+            id="wd-all",
+            account_id="acc-sg",
+            asset="USDC",
+            amount=10_000 * 10**6,
+            custody_wallet="wallet-a",
+            now=NOW,
+        )
+
+    check(api, key, order(order_id="m-2", quantity="4", side="sell", reduce_only=True))
+    fill = {"fill_id": "mf-2", "account_id": "acc-sg", "quantity": "4", "price": "231.00"}
+    response = api.post("/api/v1/orders/m-2/fills", fill, format="json", **auth(key))
+    assert response.status_code == 200
+    assert margin_holds(asset="USDC", account_id="acc-sg") == {("acc-sg", "AAPL-PERP"): 69_000_000}
+    risk = api.get("/api/v1/accounts/acc-sg/risk", **auth(key)).json()
+    assert risk["total"]["margin_used"] == "69"
