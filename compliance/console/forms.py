@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django import forms
 
-from compliance.models import INVESTOR_CATEGORIES
+from compliance.models import ALERT_SEVERITIES, ALERT_STATUSES, INVESTOR_CATEGORIES
 from compliance.rulebook import ACTIONS, EFFECTS, PRODUCT_CLASSES, RESTRICTIVENESS
 
 PRODUCT_CHOICES = [(p, p) for p in sorted(PRODUCT_CLASSES)]
@@ -112,3 +112,27 @@ class DecisionFilterForm(forms.Form):
 
 class AccountSearchForm(forms.Form):
     q = forms.CharField(required=False, max_length=100, label="Account id contains")
+
+
+class AlertFilterForm(forms.Form):
+    severity = forms.ChoiceField(
+        required=False, choices=[("", "any"), *((s, s) for s in ALERT_SEVERITIES)]
+    )
+    status = forms.ChoiceField(
+        required=False, choices=[("", "any"), *((s, s) for s in ALERT_STATUSES)]
+    )
+
+
+class AlertAssignForm(forms.Form):
+    assignee = forms.CharField(
+        required=False,
+        max_length=150,
+        label="Assign to (officer username)",
+        help_text="Empty takes the alert back.",
+    )
+
+
+class AlertResolveForm(forms.Form):
+    resolution = forms.CharField(
+        label="Resolution", max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )

@@ -138,3 +138,19 @@ def account_history(account_id: str) -> QuerySet[AccountProfileVersion]:
 def account_alerts(account_id: str) -> QuerySet[Alert]:
     """Alerts whose detail names the account (the monitors put ``account_id`` there)."""
     return Alert.objects.filter(detail__account_id=account_id).order_by("-first_seen")
+
+
+def alerts(*, severity: str = "", status: str = "") -> QuerySet[Alert]:
+    """Alerts newest first, optionally one severity or status."""
+    found = Alert.objects.order_by("-first_seen", "-id")
+    if severity:
+        found = found.filter(severity=severity)
+    if status:
+        found = found.filter(status=status)
+    return found
+
+
+def alert_counts() -> dict[tuple[str, str], int]:
+    """How many alerts of each (status, severity): the page's summary in one query."""
+    rows = Alert.objects.values_list("status", "severity").annotate(n=Count("id")).order_by()
+    return {(status, severity): n for status, severity, n in rows}

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from . import alerts, reports, views
 
 urlpatterns = [
     path("rules/", views.rules, name="rules"),
@@ -14,4 +14,10 @@ urlpatterns = [
     path("decisions/<str:decision_id>/", views.decision_detail, name="decision"),
     path("accounts/", views.accounts, name="accounts"),
     path("accounts/<str:account_id>/", views.account_detail, name="account"),
+    path("alerts/", alerts.alerts, name="alerts"),
+    path("alerts/<int:alert_id>/acknowledge", alerts.acknowledge, name="alert-acknowledge"),
+    path("alerts/<int:alert_id>/assign", alerts.assign, name="alert-assign"),
+    path("alerts/<int:alert_id>/resolve", alerts.resolve, name="alert-resolve"),
+    path("reports/", reports.reports, name="reports"),
+    path("reports/<int:report_id>/files/<str:name>", reports.report_file, name="report-file"),
 ]

@@ -16,6 +16,9 @@ from core.console.paging import page_of
 from core.console.roles import COMPLIANCE_OFFICER, officer_actor, officer_required, roles_of
 from core.console.selectors import proposals_for
 from core.errors import GatehouseError
+from custody.money import from_minor
+from custody.selectors import client_balances
+from risk.console.selectors import account_risk
 
 from . import selectors
 from .actions import RULE_CHANGE
@@ -202,6 +205,7 @@ def account_detail(request: HttpRequest, account_id: str) -> HttpResponse:
     profile = selectors.account(account_id)
     if profile is None:
         raise Http404(f"no account {account_id}")
+    risk, risk_unavailable = account_risk(account_id)
     return render(
         request,
         "console/account_detail.html",
@@ -210,5 +214,16 @@ def account_detail(request: HttpRequest, account_id: str) -> HttpResponse:
             "history": list(selectors.account_history(account_id)),
             "decisions": list(selectors.access_decisions(account_id=account_id)[:20]),
             "alerts": list(selectors.account_alerts(account_id)[:20]),
+            "risk": risk,
+            "risk_unavailable": risk_unavailable,
+            "balances": [
+                {
+                    "asset": b.asset,
+                    "total": from_minor(b.asset, b.view.total),
+                    "reserved": from_minor(b.asset, b.view.reserved),
+                    "available": from_minor(b.asset, b.view.available),
+                }
+                for b in client_balances(account_id=account_id, now=clock.now())
+            ],
         },
     )

@@ -33,7 +33,13 @@ Optional hooks: ``on_propose(payload, maker)`` runs when the proposal is made, i
 transaction (the rulebook drafts its revision there), and may return payload additions;
 ``on_reject(payload, checker, note)`` runs on rejection. ``emergency=True`` lets a maker
 carry the change out at once (``propose(..., emergency=True)``), leaving it for review.
-``describe(payload)`` gives the one-line summary the queue shows.
+``describe(payload)`` gives the one-line summary the queue shows. ``reason_in_payload=True``
+copies the proposal's reason into the payload as ``reason``, for services that record a
+reason of their own (a halt, a kill switch, a ledger adjustment). ``own_transaction=True``
+is for a service that must commit on its own (the ledger's ``atomic(durable=True)``): the
+approval commits first, then ``execute`` runs, then the outcome is recorded; such a service
+must be idempotent (the ledger's transfer ids are), so an approval left ``approved`` by a
+crash in between can be carried out again.
 
 A kind with a ``form`` gets a page at ``/proposals/new/<kind>/`` (prefilled from the query
 string, e.g. ``?symbol=AAPL-PERP``) and, with ``scope="market"``, a link on each market's
@@ -95,6 +101,8 @@ class Action:
     on_propose: Callable[[Mapping[str, Any], str], Mapping[str, Any] | None] | None = None
     on_reject: Callable[[Mapping[str, Any], str, str], None] | None = None
     describe: Callable[[Mapping[str, Any]], str] | None = field(default=None)
+    reason_in_payload: bool = False
+    own_transaction: bool = False
 
     def target_of(self, payload: Mapping[str, Any]) -> str:
         return self.target(payload) if self.target else self.kind
@@ -121,6 +129,8 @@ def register_action(
     on_propose=None,
     on_reject=None,
     describe=None,
+    reason_in_payload: bool = False,
+    own_transaction: bool = False,
 ) -> Action:
     """Register a kind of change. ``roles``: who may propose and who may approve it (the
     same set; the approver must additionally not be the maker). Registering a kind twice is
@@ -141,6 +151,8 @@ def register_action(
         on_propose=on_propose,
         on_reject=on_reject,
         describe=describe,
+        reason_in_payload=reason_in_payload,
+        own_transaction=own_transaction,
     )
     with _lock:
         if kind in _registry:
@@ -234,9 +246,11 @@ def propose(
     registered = action(kind)
     _require_role(maker, registered, "Proposing")
     reason = _reason(reason)
-    if emergency and not registered.emergency:
+    if emergency and (not registered.emergency or registered.own_transaction):
         raise ValidationFailed(f"{registered.label} has no emergency path")
     payload = orjson.loads(orjson.dumps(dict(payload), default=str))
+    if registered.reason_in_payload:
+        payload["reason"] = reason
     actor = officer_actor(maker)
     with transaction.atomic():
         if registered.on_propose is not None:
@@ -318,22 +332,36 @@ def approve(*, proposal_id: int, checker, note: str = "") -> Proposal:
                 object_id=str(proposal.pk),
                 after=_snapshot(proposal),
             )
-            try:
-                result = registered.execute(proposal.payload, actor)
-            except GatehouseError as error:
-                raise _ExecutionFailed(error) from error
-            proposal.status, proposal.result = "executed", _plain(result)
-            proposal.save(update_fields=["status", "result"])
-            audit.record(
-                actor=actor,
-                action="proposal.execute",
-                object_type="proposal",
-                object_id=str(proposal.pk),
-                after={"status": "executed", "result": proposal.result},
-            )
-            return proposal
+            if registered.own_transaction:
+                payload = proposal.payload
+            else:
+                try:
+                    result = registered.execute(proposal.payload, actor)
+                except GatehouseError as error:
+                    raise _ExecutionFailed(error) from error
+                return _executed(proposal, actor, result)
     except _ExecutionFailed as failed:
         return _fail(proposal_id, actor, failed.error)
+    # A kind whose service commits durably (the ledger): the approval is committed first.
+    try:
+        result = registered.execute(payload, actor)
+    except GatehouseError as error:
+        return _fail(proposal_id, actor, error)
+    with transaction.atomic():
+        return _executed(_locked(proposal_id), actor, result)
+
+
+def _executed(proposal: Proposal, actor: str, result: Any) -> Proposal:
+    proposal.status, proposal.result = "executed", _plain(result)
+    proposal.save(update_fields=["status", "result"])
+    audit.record(
+        actor=actor,
+        action="proposal.execute",
+        object_type="proposal",
+        object_id=str(proposal.pk),
+        after={"status": "executed", "result": proposal.result},
+    )
+    return proposal
 
 
 def _fail(proposal_id: int, actor: str, error: GatehouseError) -> Proposal:

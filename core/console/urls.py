@@ -41,4 +41,6 @@ urlpatterns = [
         name="officer-reset",
     ),
     path("", include("compliance.console.urls")),
+    path("", include("risk.console.urls")),
+    path("", include("custody.console.urls")),
 ]

@@ -99,7 +99,7 @@ PAGE_BUDGETS = [
     ("/decisions/?effect=deny&account_id=acc-0", 1),
     ("/decisions/d-0-0/", 1),
     ("/accounts/", 1),
-    ("/accounts/acc-0/", 4),
+    ("/accounts/acc-0/", 6),
     ("/proposals/", 3),
     ("/audit/", 4),
     ("/schedules/", 3),

@@ -101,7 +101,17 @@ def world(make_officer):
         reason="slower",
         maker=maker,
     )
-    return {"task": task, "proposal": proposal, "seq": entry.seq}
+    from compliance.alerts import raise_alert
+
+    alert = raise_alert(
+        key="perm-alert",
+        kind="test",
+        severity="warning",
+        title="Permission test",
+        detail={"account_id": "acc-perm"},
+        now=clock.now(),
+    )
+    return {"task": task, "proposal": proposal, "seq": entry.seq, "alert": alert}
 
 
 PAGES = [
@@ -124,11 +134,24 @@ PAGES = [
     ("/schedules/", READ),
     ("/schedules/{task}/propose", {"administrator", "risk_officer"}),
     ("/officers/", {"administrator", "auditor"}),
+    ("/alerts/", READ),
+    ("/reports/", READ),
+    ("/custody/", READ),
+    ("/pretrade/", READ),
+    ("/proposals/new/market.halt/", {"risk_officer"}),
+    ("/proposals/new/kill_switch.engage/", {"risk_officer"}),
+    ("/proposals/new/session_parameters.change/", {"risk_officer"}),
+    ("/proposals/new/ledger.adjustment/", {"compliance_officer"}),
 ]
 
 
 def _path(template: str, world) -> str:
-    return template.format(proposal=world["proposal"].pk, task=world["task"].pk, seq=world["seq"])
+    return template.format(
+        proposal=world["proposal"].pk,
+        task=world["task"].pk,
+        seq=world["seq"],
+        alert=world["alert"].pk,
+    )
 
 
 @pytest.mark.parametrize(("template", "admitted"), PAGES, ids=[p for p, _ in PAGES])
@@ -157,6 +180,16 @@ ACTIONS = [
     ("/schedules/{task}/propose", {"reason": "x"}, {"administrator", "risk_officer"}),
     ("/officers/maker/unlock", {}, {"administrator"}),
     ("/officers/maker/reset-second-factor", {}, {"administrator"}),
+    ("/alerts/{alert}/acknowledge", {}, {"compliance_officer", "risk_officer"}),
+    ("/alerts/{alert}/assign", {"assignee": "maker"}, {"compliance_officer", "risk_officer"}),
+    ("/alerts/{alert}/resolve", {"resolution": "x"}, {"compliance_officer", "risk_officer"}),
+    ("/proposals/new/market.halt/", {"symbol": "AAPL-PERP", "reason": "x"}, {"risk_officer"}),
+    (
+        "/proposals/new/kill_switch.engage/",
+        {"scope": "global", "reason": "x", "emergency": "on"},
+        {"risk_officer"},
+    ),
+    ("/proposals/new/ledger.adjustment/", {"id": "a", "reason": "x"}, {"compliance_officer"}),
 ]
 
 
@@ -173,6 +206,9 @@ def test_actions_by_role(template, data, admitted, world, make_officer):
     # nothing changed
     world["proposal"].refresh_from_db()
     assert world["proposal"].status == "proposed"
+    world["alert"].refresh_from_db()
+    assert (world["alert"].status, world["alert"].assigned_to) == ("open", "")
+    assert Proposal.objects.count() == 1
 
 
 def test_an_auditor_cannot_decide_a_proposal_even_through_the_generic_endpoint(world, make_officer):

@@ -297,7 +297,7 @@ def test_fills_hold_margin_in_the_ledger_and_reducing_fills_release_it(
     balance = client_balances(account_id="acc-sg", now=NOW)[0].view
     assert (balance.total, balance.reserved) == (10_000 * 10**6, 115_000_000)
     assert collateral_micro() == 10_000 * 10**6  # available + own holds: unchanged
-    with pytest.raises(custody.TransferRefused, match="115.000000 reserved"):
+    with pytest.raises(custody.TransferRefused, match=r"115\.000000 reserved"):
         custody.withdraw(
             id="wd-all",
             account_id="acc-sg",

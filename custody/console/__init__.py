@@ -1,0 +1,1 @@
+"""The custody console pieces: manual ledger adjustments (four eyes) and the custody page."""

@@ -1,0 +1,19 @@
+"""The manual ledger adjustment's proposal form."""
+
+from __future__ import annotations
+
+from django import forms
+
+
+class LedgerAdjustmentForm(forms.Form):
+    """An ``adjustment`` transfer in the asset's minor units; the ledger's wall
+    (``custody.ledger.WALL``) decides which pairs of accounts it may join."""
+
+    id = forms.SlugField(
+        max_length=100, label="Transfer id", help_text="Unique; replays are idempotent."
+    )
+    debit_account_id = forms.CharField(max_length=200)
+    credit_account_id = forms.CharField(max_length=200)
+    asset = forms.CharField(max_length=20)
+    amount = forms.IntegerField(min_value=1, help_text="In the asset's minor units.")
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
