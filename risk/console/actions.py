@@ -17,13 +17,27 @@ from core.console.roles import RISK_OFFICER
 from risk import halts, kill_switches, services
 from risk.services import SESSION_FIELDS
 
-from .forms import EmergencyKillSwitchForm, KillSwitchForm, MarketForm, SessionParametersForm
+from .forms import (
+    EmergencyKillSwitchForm,
+    InstrumentLimitsForm,
+    KillSwitchForm,
+    MarketForm,
+    SessionParametersForm,
+)
 
 MARKET_HALT = "market.halt"
 MARKET_RESUME = "market.resume"
 KILL_SWITCH_ENGAGE = "kill_switch.engage"
 KILL_SWITCH_RELEASE = "kill_switch.release"
 SESSION_PARAMETERS_CHANGE = "session_parameters.change"
+INSTRUMENT_LIMITS_CHANGE = "instrument_limits.change"
+LIMIT_FIELDS = (
+    "max_leverage",
+    "max_order_quantity",
+    "max_order_notional",
+    "max_position_notional",
+    "open_interest_cap",
+)
 
 ROLES = [RISK_OFFICER]
 """Market and session decisions are the risk officer's alone (like ``rule.change`` is the
@@ -137,4 +151,28 @@ register_action(
     target=lambda payload: f"session:{payload['session']}",
     scope="session",
     describe=lambda payload: f"Change the {payload['session']} session's parameters",
+)
+
+
+def _change_limits(payload: Mapping[str, Any], approver: str) -> dict:
+    from risk.models import Instrument
+
+    row = Instrument.objects.get(symbol=payload["symbol"])
+    fields = {name: getattr(row, name) for name in services.INSTRUMENT_FIELDS}
+    for name in LIMIT_FIELDS:
+        if payload.get(name) not in (None, ""):
+            fields[name] = Decimal(str(payload[name]))
+    instrument, _ = services.put_instrument(symbol=row.symbol, fields=fields, actor=approver)
+    return {"symbol": instrument.symbol, "version": instrument.version}
+
+
+register_action(
+    INSTRUMENT_LIMITS_CHANGE,
+    roles=ROLES,
+    execute=_change_limits,
+    label="Change an instrument's limits",
+    form=InstrumentLimitsForm,
+    target=lambda payload: f"instrument:{payload['symbol']}",
+    scope="market",
+    describe=lambda payload: f"Change the limits of {payload['symbol']}",
 )

@@ -71,3 +71,23 @@ class PretradeFilterForm(forms.Form):
     reason = forms.CharField(required=False, max_length=60, label="Reason code contains")
     since = _when("From (UTC)")
     until = _when("To (UTC)")
+
+
+class InstrumentLimitsForm(_Reasoned):
+    """New per-order, position and open-interest limits of one instrument (blank: keep)."""
+
+    symbol = forms.CharField(max_length=40)
+    max_leverage = forms.DecimalField(min_value=0, max_digits=28, decimal_places=10, required=False)
+    max_order_quantity = forms.DecimalField(
+        min_value=0, max_digits=28, decimal_places=10, required=False
+    )
+    max_order_notional = forms.DecimalField(
+        min_value=0, max_digits=28, decimal_places=10, required=False
+    )
+    max_position_notional = forms.DecimalField(
+        min_value=0, max_digits=28, decimal_places=10, required=False
+    )
+    open_interest_cap = forms.DecimalField(
+        min_value=0, max_digits=28, decimal_places=10, required=False
+    )
+    field_order = ["symbol"]

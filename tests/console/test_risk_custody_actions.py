@@ -209,3 +209,23 @@ def test_risk_kinds_have_proposal_forms_for_risk_officers_only(make_officer):
         "target": "AAPL-PERP",
         "reason": "bad prints",
     }
+
+
+def test_an_instrument_limit_change_is_applied_by_the_approver(risk_officers, redis_conn):
+    from risk.models import Instrument, InstrumentVersion
+
+    rita, rob = risk_officers
+    make_instrument("AAPL-PERP")
+    before = Instrument.objects.get(symbol="AAPL-PERP")
+    payload = {"symbol": "AAPL-PERP", "max_position_notional": "1000000", "reason": "earnings"}
+    proposal = maker_checker.propose(
+        kind="instrument_limits.change", payload=payload, reason="earnings", maker=rita
+    )
+    with pytest.raises(maker_checker.MakerCannotApprove):
+        maker_checker.approve(proposal_id=proposal.pk, checker=rita)
+    assert maker_checker.approve(proposal_id=proposal.pk, checker=rob).status == "executed"
+    after = Instrument.objects.get(symbol="AAPL-PERP")
+    assert after.max_position_notional == Decimal("1000000")
+    assert after.max_order_quantity == before.max_order_quantity  # left blank: kept
+    assert after.version == before.version + 1 and after.updated_by == "officer:rob"
+    assert InstrumentVersion.objects.filter(symbol="AAPL-PERP", version=after.version).exists()

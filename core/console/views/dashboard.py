@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET
 from compliance.console import selectors as compliance_selectors
 from core import clock
 
-from .. import charts, maker_checker, selectors
+from .. import charts, health, maker_checker, selectors
 from ..roles import officer_required
 
 
@@ -31,6 +31,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             ),
             "awaiting": list(selectors.awaiting_decision()[:10]),
             "alerts": compliance_selectors.open_alerts_by_severity(),
+            "rejects": health.rejects_by_reason(
+                since=now.replace(hour=0, minute=0, second=0, microsecond=0)
+            ),
+            "segregation": health.segregation_by_asset(now),
+            "ledger": health.ledger_chain_status(now),
         },
     )
 
