@@ -168,7 +168,7 @@ def _post_webhook(alert: Alert, delivery: AlertDelivery, now: datetime) -> None:
     request.add_header("X-Gatehouse-Timestamp", timestamp)
     request.add_header("X-Gatehouse-Key-Id", signature.key_id)
     request.add_header("X-Gatehouse-Signature", signature.signature_hex)
-    timeout = float(getattr(settings, "ALERT_WEBHOOK_TIMEOUT", 5.0))
+    timeout = settings.ALERT_WEBHOOK_TIMEOUT  # seconds, parsed by env.float in settings
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
             response.read()
