@@ -138,9 +138,3 @@ class AccountStepResult:
             item.decode() if isinstance(item, bytes) else str(item) for item in raw
         )
         return cls(status, decision, tuple(filter(None, codes.split(","))), reduces == "1", record)
-
-
-def decode_hash(flat: list) -> dict[str, str]:
-    """A Lua HGETALL reply (flat list) as a dict of strings."""
-    items = [item.decode() if isinstance(item, bytes) else str(item) for item in flat]
-    return dict(zip(items[0::2], items[1::2], strict=True))

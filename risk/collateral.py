@@ -35,10 +35,8 @@ def set_collateral(account_id: str, amount: Decimal, client: redis.Redis | None 
 def available_balances() -> dict[str, Decimal]:
     """Every client's collateral from the ledger: the available balance in the quote asset
     plus the account's own margin holds (which ``m_used`` in Redis already counts)."""
-    try:
-        from custody.selectors import available_client_balances, margin_holds
-    except ImportError:
-        return {}
+    from custody.selectors import available_client_balances, margin_holds
+
     asset = quote_asset()
     balances = available_client_balances(asset=asset)
     scale = Decimal(10) ** ASSETS[asset].scale

@@ -15,7 +15,7 @@ from core.decimals import plain
 from core.policy import SnapshotHolder
 from core.redis_client import instrument_key
 
-from .market_config import DEFAULT_MARKET_CONFIG, MarketConfig
+from .market_config import MarketConfig, load_market_config
 from .market_record import InstrumentDefinition, parse_market_hash
 from .market_view import compute_view, view_from_publication
 from .models import Instrument
@@ -118,18 +118,8 @@ def build(previous: PretradeSnapshot | None, counter: str) -> PretradeSnapshot:
         version=f"p{counter}",
         instruments=MappingProxyType(instruments),
         definitions=MappingProxyType(definitions),
-        config=_market_config(),
+        config=load_market_config(),
     )
-
-
-def _market_config() -> MarketConfig:
-    """The market configuration officers edit (session parameters), when the market part
-    provides a builder; the shipped defaults otherwise."""
-    try:
-        from .market_config import load_market_config
-    except ImportError:
-        return DEFAULT_MARKET_CONFIG
-    return load_market_config()
 
 
 holder: SnapshotHolder[PretradeSnapshot] = SnapshotHolder(build)

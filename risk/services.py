@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.db import IntegrityError, transaction
 
 from core import audit, clock, policy
+from core.decimals import plain as decimal_text
 from core.errors import NotFound, ValidationFailed
 from core.policy import SnapshotUnavailable
 from risk import market_snapshot
@@ -51,10 +52,7 @@ SESSION_FIELDS = (
 def plain(value):
     """A decimal as its shortest exact string (``0.0100000000`` from the database is
     ``0.01``), so history and audit entries compare and read the same on every backend."""
-    if isinstance(value, Decimal):
-        text = format(value.normalize(), "f")
-        return text
-    return value
+    return decimal_text(value) if isinstance(value, Decimal) else value
 
 
 def instrument_fields(row: Instrument) -> dict:

@@ -80,20 +80,7 @@ class DepositView(APIView):
         responses={201: MovementOutSerializer, **_errors(400, 401, 403, 409)},
     )
     def post(self, request):
-        incoming = MovementSerializer(data=request.data)
-        incoming.is_valid(raise_exception=True)
-        data = incoming.validated_data
-        try:
-            outcome = services.deposit(
-                id=data["id"],
-                account_id=data["account_id"],
-                asset=data["asset"],
-                amount=data["amount_minor"],
-                custody_wallet=data["custody_wallet"],
-            )
-        except services.TransferRefused as error:
-            return _refused(error)
-        return _accepted(outcome, render_movement(outcome.row))
+        return _book_movement(request, services.deposit)
 
 
 class WithdrawalView(APIView):
@@ -105,20 +92,25 @@ class WithdrawalView(APIView):
         responses={201: MovementOutSerializer, **_errors(400, 401, 403, 404, 409, 422)},
     )
     def post(self, request):
-        incoming = MovementSerializer(data=request.data)
-        incoming.is_valid(raise_exception=True)
-        data = incoming.validated_data
-        try:
-            outcome = services.withdraw(
-                id=data["id"],
-                account_id=data["account_id"],
-                asset=data["asset"],
-                amount=data["amount_minor"],
-                custody_wallet=data["custody_wallet"],
-            )
-        except services.TransferRefused as error:
-            return _refused(error)
-        return _accepted(outcome, render_movement(outcome.row))
+        return _book_movement(request, services.withdraw)
+
+
+def _book_movement(request, book):
+    """Deposits and withdrawals: the same body, one service each."""
+    incoming = MovementSerializer(data=request.data)
+    incoming.is_valid(raise_exception=True)
+    data = incoming.validated_data
+    try:
+        outcome = book(
+            id=data["id"],
+            account_id=data["account_id"],
+            asset=data["asset"],
+            amount=data["amount_minor"],
+            custody_wallet=data["custody_wallet"],
+        )
+    except services.TransferRefused as error:
+        return _refused(error)
+    return _accepted(outcome, render_movement(outcome.row))
 
 
 def _request_of(data: dict) -> Transfer:
