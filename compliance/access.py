@@ -19,6 +19,8 @@ How it decides (DESIGN.md, "Jurisdiction gating"; RULES.md §7):
   ``withdraw``; the wind-down rule puts ``reduce`` in ``close_only``; ``view`` is allowed
   unless a rule names it. Withdrawals are only held when a rule says so (``ofac-withdraw``:
   blocked property is released after compliance review).
+* A visitor who names no account is judged by location alone; the ``no_profile`` default is
+  for an account that is named but has no profile (API.md, "Access gate").
 * A rule limited to ``retail`` investors also applies to a visitor with no profile: without
   KYC nobody has shown they are professional, and the FCA retail ban (PS20/10) must not be
   avoidable by not logging in.
@@ -232,12 +234,17 @@ def decide(
     action: str,
     now: datetime,
     defaults: SignalDefaults = SHIPPED_SIGNAL_DEFAULTS,
+    *,
+    anonymous: bool = False,
 ) -> AccessDecision:
     """Decide one access request; see the module docstring for how.
 
     ``ip=None`` (no client address given) counts as an address with no location: the gate
-    cannot place the request, which is the doubt ``ip_unlocated`` exists for. Unknown
-    product classes or actions and a naive ``now`` raise ValueError.
+    cannot place the request, which is the doubt ``ip_unlocated`` exists for.
+    ``anonymous`` is a visitor who named no account (API.md: the answer is about the
+    location alone), so the ``no_profile`` default does not apply to them; it applies to an
+    account that was named and has no profile. Unknown product classes or actions and a
+    naive ``now`` raise ValueError.
     """
     rules_by_code = rulebook.rules_for(product_class, action)
     if now.tzinfo is None:
@@ -253,7 +260,7 @@ def decide(
     if unlocated is not None and (ip is None or not ip.signals):
         reasons.append(unlocated)
     if profile is None:
-        if no_profile is not None:
+        if no_profile is not None and not anonymous:
             reasons.append(no_profile)
     elif rules_by_code:
         _judge(profile.signals, rules_by_code, investor_category, now, reasons)

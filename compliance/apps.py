@@ -8,6 +8,9 @@ class ComplianceConfig(AppConfig):
     name = "compliance"
 
     def ready(self) -> None:
-        from . import custody_alerts
+        from core import policy
+
+        from . import custody_alerts, snapshot
 
         custody_alerts.connect()
+        policy.register_account_versions(snapshot.account_versions)

@@ -1,35 +1,38 @@
-"""The durable log of access decisions: a Redis stream written on the request path and
-drained into the database in batches by a ``realtime`` worker.
+"""The durable log of access decisions: one Redis stream per account bucket
+(``gh:{acct:<b>}:decisions:access``), appended on the request path in the same Lua step that
+confirms the policy versions (``compliance/lua/record_access.lua``), and drained into
+``AccessDecision`` rows by a ``realtime`` worker (``core.streams``: consumer group, insert
+ignoring conflicts on the unique ``decision_id``, then acknowledge and delete).
 
-The drain reads with a consumer group, inserts the batch with ``ignore_conflicts`` on the
-unique ``decision_id`` and only then acknowledges and deletes the entries. A worker killed
-mid-batch leaves its entries pending; the next drain claims them (XAUTOCLAIM) and inserts
-them again, which the unique id makes harmless: nothing is lost and nothing is duplicated.
+An account's decisions go to its own bucket; an anonymous visitor's to the bucket of the
+decision's id, so the log spreads over every slot of a Redis Cluster.
 """
 
 from __future__ import annotations
 
-import os
-import socket
-import time
+import zlib
 from datetime import datetime
 
 import orjson
-import redis
 from django.db import transaction
 
-from core.redis_client import get_hot_redis, get_redis, global_key
-from core.streams import ensure_group
+from core import streams
+from core.redis_client import ACCOUNT_BUCKETS, account_bucket, bucket_key, get_redis
 
 from .models import AccessDecision
 
-STREAM = global_key("decisions:access")
-GROUP = "drain"
+
+def stream(bucket: int) -> str:
+    return bucket_key(bucket, "decisions:access")
 
 
-def append(record: dict, client: redis.Redis | None = None) -> None:
-    """Add one decision to the stream (raises RedisError: the caller fails closed)."""
-    (client or get_hot_redis()).xadd(STREAM, {"d": orjson.dumps(record)})
+STREAMS = [stream(bucket) for bucket in range(ACCOUNT_BUCKETS)]
+
+
+def bucket_of(account_id: str | None, decision_id: str) -> int:
+    if account_id:
+        return account_bucket(account_id)
+    return zlib.crc32(decision_id.encode()) % ACCOUNT_BUCKETS
 
 
 def _row(record: dict) -> AccessDecision:
@@ -53,47 +56,24 @@ def _row(record: dict) -> AccessDecision:
     )
 
 
-def _store(client: redis.Redis, entries: list) -> int:
-    if not entries:
-        return 0
-    rows = [_row(orjson.loads(fields[b"d"])) for _, fields in entries]
+def _store(entries: list[dict]) -> None:
+    rows = [_row(orjson.loads(fields[b"d"])) for fields in entries]
     with transaction.atomic():
         AccessDecision.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
-    ids = [entry_id for entry_id, _ in entries]
-    pipe = client.pipeline(transaction=True)
-    pipe.xack(STREAM, GROUP, *ids)
-    pipe.xdel(STREAM, *ids)
-    pipe.execute()
-    return len(entries)
 
 
 def drain(*, batch: int = 500, max_seconds: float = 5.0, claim_idle_ms: int = 30_000) -> int:
-    """Move decisions from the stream into the database; returns how many were stored.
-
-    Entries another consumer read but never acknowledged for ``claim_idle_ms`` (it died)
-    are claimed first.
-    """
-    client = get_redis()
-    ensure_group(client, STREAM, GROUP)
-    consumer = f"{socket.gethostname()}-{os.getpid()}"
-    stored, deadline = 0, time.monotonic() + max_seconds
-    cursor = "0-0"
-    while time.monotonic() < deadline:
-        cursor, claimed, *_ = client.xautoclaim(
-            STREAM, GROUP, consumer, min_idle_time=claim_idle_ms, start_id=cursor, count=batch
-        )
-        stored += _store(client, [entry for entry in claimed if entry[1]])
-        if cursor in (b"0-0", "0-0"):
-            break
-    while time.monotonic() < deadline:
-        response = client.xreadgroup(GROUP, consumer, {STREAM: ">"}, count=batch)
-        entries = response[0][1] if response else []
-        if not entries:
-            break
-        stored += _store(client, entries)
-    return stored
+    """Move decisions from the streams into the database; returns how many were stored."""
+    return streams.drain(
+        get_redis(),
+        STREAMS,
+        _store,
+        batch=batch,
+        max_seconds=max_seconds,
+        claim_idle_ms=claim_idle_ms,
+    )
 
 
 def pending() -> int:
-    """Decisions not yet in the database (in the stream, read or not)."""
-    return get_redis().xlen(STREAM)
+    """Decisions not yet in the database (in the streams, read or not)."""
+    return streams.pending(get_redis(), STREAMS)

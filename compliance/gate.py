@@ -1,5 +1,10 @@
 """The access check at the edge: snapshot + GeoIP + the pure decision + the durable record.
 
+One Redis round trip in the common case: the Lua step ``record_access`` confirms that the
+rulebook and the account's facts the decision used are as new as every acknowledged change
+(``core.policy``) and appends the record to the bucket's stream. When they are not, the
+stale part is reloaded and the request decided again (read-your-writes).
+
 Fail closed (DESIGN.md): when the snapshot, GeoIP or the decision log is unavailable the
 answer is ``deny`` with ``DEGRADED_FAIL_CLOSED`` — never an allow nobody can account for.
 """
@@ -10,21 +15,31 @@ import logging
 import time
 import uuid
 from datetime import datetime
+from pathlib import Path
 
+import orjson
 import redis
 from django.conf import settings
+from django.db import DatabaseError
 
+from core import policy
 from core.clock import isoformat_z
 from core.policy import SnapshotUnavailable
+from core.redis_client import get_hot_redis
+from core.scripts import Script, text
 
 from . import decision_log, geoip
 from .access import decide
-from .snapshot import holder
+from .snapshot import ComplianceSnapshot, holder
 
 logger = logging.getLogger("gatehouse.access")
 
+_record_access = Script(Path(__file__).resolve().parent / "lua" / "record_access.lua")
+ATTEMPTS = 4
+"""Decisions made again when the policy moved meanwhile; beyond that, fail closed."""
 
-def fail_closed(component: str, error: Exception) -> dict:
+
+def fail_closed(component: str, error: Exception | str) -> dict:
     logger.error("access check failing closed: %s unavailable: %s", component, error)
     return {
         "effect": "deny",
@@ -40,6 +55,21 @@ def fail_closed(component: str, error: Exception) -> dict:
     }
 
 
+def _decide(snapshot: ComplianceSnapshot, account_id, ip_facts, product_class, action, now):
+    profile = snapshot.profiles.get(account_id) if account_id else None
+    decision = decide(
+        snapshot.rulebook,
+        profile,
+        ip_facts,
+        product_class,
+        action,
+        now,
+        snapshot.defaults,
+        anonymous=not account_id,
+    )
+    return profile, decision.as_contract()
+
+
 def check_access(
     *,
     account_id: str | None,
@@ -52,44 +82,81 @@ def check_access(
     """Decide, record and answer one access check in the contract's shape."""
     try:
         snapshot = holder.current()
-    except (SnapshotUnavailable, redis.RedisError) as exc:
-        return fail_closed("policy snapshot", exc)
-    try:
         ip_facts = geoip.get_locator(settings.GEOIP_CITY_DB, settings.GEOIP_ANONYMOUS_DB).lookup(
             client_ip
         )
+    except (SnapshotUnavailable, DatabaseError) as exc:
+        return fail_closed("policy snapshot", exc)
     except (OSError, geoip.GeoIpDatabaseError) as exc:
         return fail_closed("geoip", exc)
-    profile = snapshot.profiles.get(account_id) if account_id else None
-    decision = decide(
-        snapshot.rulebook, profile, ip_facts, product_class, action, now, snapshot.defaults
-    )
-    answer = decision.as_contract()
-    answer["policy_version"] = snapshot.policy_version
-    record = {
-        "decision_id": uuid.uuid4().hex,
+    decision_id = uuid.uuid4().hex
+    bucket = decision_log.bucket_of(account_id, decision_id)
+    keys = [policy.policy_key(bucket), decision_log.stream(bucket)]
+    account_field = policy.account_field(account_id) if account_id else ""
+    client = get_hot_redis()
+    for _ in range(ATTEMPTS):
+        profile, answer = _decide(snapshot, account_id, ip_facts, product_class, action, now)
+        answer["policy_version"] = snapshot.policy_version(account_id)
+        record = _record(decision_id, account_id, client_ip, product_class, action, now)
+        record.update(
+            effect=answer["effect"],
+            reasons=answer["reasons"],
+            signals={
+                "ip": {
+                    "country": ip_facts.country,
+                    "subdivision": ip_facts.subdivision,
+                    "anonymizer": ip_facts.is_anonymizer,
+                },
+                "profile_known": profile is not None,
+            },
+            policy_version=answer["policy_version"],
+            requested_by=requested_by,
+        )
+        try:
+            reply = _record_access(
+                keys=keys,
+                args=[
+                    snapshot.versions[policy.RULES],
+                    account_field,
+                    snapshot.profiles.seq(account_id),
+                    orjson.dumps(record),
+                ],
+                client=client,
+            )
+            status = text(reply[0])
+            if status == "ok":
+                answer["decision_id"] = decision_id
+                return answer
+            snapshot = _catch_up(snapshot, status, reply, account_id)
+        except redis.RedisError as exc:
+            return fail_closed("decision log", exc)
+        except (SnapshotUnavailable, DatabaseError) as exc:
+            return fail_closed("policy snapshot", exc)
+    return fail_closed("policy snapshot", "the policy kept changing while deciding")
+
+
+def _catch_up(snapshot, status, reply, account_id) -> ComplianceSnapshot:
+    """Bring the snapshot up to what the Lua step announced (or restore the announcements
+    of a Redis that lost them) before deciding again."""
+    if status == "unpublished":
+        if not policy.restore_if_needed():
+            raise SnapshotUnavailable("policy announcements are being restored")
+        return snapshot
+    announced = policy.parse_announced(reply[1])
+    if "r" in announced:
+        snapshot = holder.at_least({policy.RULES: announced["r"]})
+    if account_id and policy.account_field(account_id) in announced:
+        snapshot.profiles.refresh(account_id, announced[policy.account_field(account_id)])
+    return snapshot
+
+
+def _record(decision_id, account_id, client_ip, product_class, action, now) -> dict:
+    return {
+        "decision_id": decision_id,
         "decided_at": isoformat_z(now),
         "account_id": account_id,
         "client_ip": client_ip,
         "product_class": product_class,
         "action": action,
-        "effect": answer["effect"],
-        "reasons": answer["reasons"],
-        "signals": {
-            "ip": {
-                "country": ip_facts.country,
-                "subdivision": ip_facts.subdivision,
-                "anonymizer": ip_facts.is_anonymizer,
-            },
-            "profile_known": profile is not None,
-        },
-        "policy_version": snapshot.policy_version,
-        "requested_by": requested_by,
         "recorded_ns": time.time_ns(),
     }
-    try:
-        decision_log.append(record)
-    except redis.RedisError as exc:
-        return fail_closed("decision log", exc)
-    answer["decision_id"] = record["decision_id"]
-    return answer

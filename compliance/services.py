@@ -1,5 +1,6 @@
 """Every write of the jurisdiction gate: one function per use case, one transaction, its
-audit entry, and a policy-version bump so every worker sees the change."""
+audit entry, and the announcement of the new policy version (``core.policy``), so the very
+next check on every worker decides with the change."""
 
 from __future__ import annotations
 
@@ -55,6 +56,8 @@ def put_account_profile(*, account_id: str, facts: dict, actor: str) -> tuple[Ac
         profile = AccountProfile.objects.select_for_update().filter(account_id=account_id).first()
         before = profile_facts(profile) if profile else None
         if before == facts:
+            # Announce again: a repeat of a write whose announcement failed puts it in force.
+            policy.account_changed(account_id, profile.change_seq)
             return profile, False
         now = clock.now()
         version = profile.version + 1 if profile else 1
@@ -76,7 +79,7 @@ def put_account_profile(*, account_id: str, facts: dict, actor: str) -> tuple[Ac
             before=before,
             after=facts,
         )
-        policy.bump()
+        policy.account_changed(account_id, history.pk)
     return profile, True
 
 
@@ -191,7 +194,7 @@ def activate_rule(*, rule_id: str, revision: int, actor: str) -> RulebookVersion
             before=before,
             after={**_revision_snapshot(draft), "rulebook_version": published.version},
         )
-        policy.bump()
+        policy.advance(policy.RULES)
     return published
 
 

@@ -147,6 +147,8 @@ class ProfileFacts:
     controlling_countries: tuple[str, ...] = ()
     investor_category: str = RETAIL
     status: str = "active"
+    seq: int = field(default=0, compare=False)
+    """The version of these facts (``core.policy``): the id of the history row that wrote them."""
     signals: tuple[Signal, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -121,3 +121,19 @@ class SignInThrottle(models.Model):
 
     def __str__(self) -> str:
         return f"{self.username}: {self.failures} failures"
+
+
+class PolicyVersion(models.Model):
+    """The version of one global part of the policy (``rules``, ``instruments``,
+    ``sessions``), raised in the same transaction as every change to it (``core.policy``).
+    Kept in the database so versions follow commit order and survive a Redis that lost its
+    data; Redis holds their announcements."""
+
+    name = models.CharField(max_length=20, primary_key=True)
+    value = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name}@{self.value}"

@@ -1,123 +1,121 @@
-"""The atomic Redis steps of the pre-trade check and the order lifecycle.
+"""The atomic Redis steps of the pre-trade check and the order lifecycle, and their keys.
 
-Lua scripts are loaded once per client (EVALSHA; redis-py reloads on NOSCRIPT) from
-``risk/lua/``. Every key of the account step shares the account's hash tag, every key of
-the instrument step the instrument's, so both run unchanged on Redis Cluster.
+Lua scripts live in ``risk/lua/`` and run by SHA (``core.scripts``). Every key of the
+account step shares the account's bucket tag, every key of the instrument step the
+instrument's, so both run unchanged on Redis Cluster.
+
+Keys of one account (tag ``{acct:<bucket>}``): ``…:<account>:risk`` (positions,
+reservations and margin per instrument, collateral, the rate limiter), ``…:o:<order>``
+(one order's record, with a lifetime: open until it expires, then its idempotency window),
+``…:open`` (open orders by expiry), ``…:f:<fill>`` (one fill's record, for its idempotency
+window) and ``…:kill``. Of one bucket: ``synced``, ``decisions`` (the decision stream),
+``policy`` (``core.policy``) and ``expiry`` (every open order of the bucket by expiry, for
+the sweeper). Of one instrument (tag ``{inst:<symbol>}``): ``market``, ``oi`` (open
+interest: filled, reserved, one field per reservation) and ``oi_expiry``.
 """
 
 from __future__ import annotations
 
-import functools
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-import redis
-
-from core.redis_client import account_bucket, account_key, bucket_key, get_redis, instrument_key
+from core.redis_client import account_bucket, account_key, bucket_key, instrument_key
+from core.scripts import Script, text
 
 LUA = Path(__file__).resolve().parent / "lua"
+_PRELUDE = LUA / "_orders.lua"
+_WITH_PRELUDE = {"account_step", "cancel_step", "fill_step", "expire_orders"}
+
+SCRIPTS = {
+    name: Script(LUA / f"{name}.lua", _PRELUDE if name in _WITH_PRELUDE else None)
+    for name in (
+        "account_step",
+        "instrument_step",
+        "release_open_interest",
+        "fill_step",
+        "cancel_step",
+        "expire_orders",
+        "expire_open_interest",
+    )
+}
 
 
-@functools.cache
-def _source(name: str) -> str:
-    return (LUA / f"{name}.lua").read_text()
+def script(name: str) -> Script:
+    return SCRIPTS[name]
 
 
-class Script:
-    """A Lua script called by SHA (EVALSHA). It is loaded once per client with SCRIPT LOAD;
-    unlike redis-py's own Script objects, a pipeline does not ask SCRIPT EXISTS before every
-    execution (a hidden extra round trip per batch). A Redis that restarted and forgot the
-    script answers NOSCRIPT: ``run_pipeline`` reloads and runs the batch again, which is
-    safe because every step here is idempotent (reservation and order ids)."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.source = _source(name)
-        self.sha = hashlib.sha1(self.source.encode()).hexdigest()  # noqa: S324 (Redis's id)
-
-    def __call__(self, keys, args, client=None):
-        target = client if client is not None else get_redis()
-        if client is None or not isinstance(client, redis.client.Pipeline):
-            _ensure_loaded(target)
-            try:
-                return target.evalsha(self.sha, len(keys), *keys, *args)
-            except redis.exceptions.NoScriptError:
-                _loaded.discard(_client_id(target))
-                _ensure_loaded(target)
-                return target.evalsha(self.sha, len(keys), *keys, *args)
-        return target.evalsha(self.sha, len(keys), *keys, *args)
+def account_prefix(account_id: str) -> str:
+    """``gh:{acct:<bucket>}:<account>:``, the start of every key of one account."""
+    return account_key(account_id, "")
 
 
-SCRIPT_NAMES = (
-    "account_step",
-    "instrument_step",
-    "release_open_interest",
-    "fill_step",
-    "cancel_step",
-)
-_by_name = {name: Script(name) for name in SCRIPT_NAMES}
-_loaded: set[int] = set()
+def risk_key(account_id: str) -> str:
+    return account_key(account_id, "risk")
 
 
-def _client_id(client) -> int:
-    return id(client.connection_pool)
+def order_key(account_id: str, order_id: str) -> str:
+    return account_key(account_id, f"o:{order_id}")
 
 
-def _ensure_loaded(client) -> None:
-    if _client_id(client) in _loaded:
-        return
-    for each in _by_name.values():
-        client.script_load(each.source)
-    _loaded.add(_client_id(client))
+def fill_key(account_id: str, fill_id: str) -> str:
+    return account_key(account_id, f"f:{fill_id}")
 
 
-def script(name: str, client: redis.Redis | None = None) -> Script:
-    """The script ``name``; loaded into ``client`` (default: the worker client) if needed."""
-    if client is not None and not isinstance(client, redis.client.Pipeline):
-        _ensure_loaded(client)
-    return _by_name[name]
+def open_orders_key(account_id: str) -> str:
+    return account_key(account_id, "open")
 
 
-def run_pipeline(client: redis.Redis, build) -> list:
-    """Build and execute a pipeline of script calls; on NOSCRIPT reload and run it again."""
-    _ensure_loaded(client)
-    for attempt in (1, 2):
-        pipe = client.pipeline(transaction=False)
-        build(pipe)
-        try:
-            return pipe.execute()
-        except redis.exceptions.NoScriptError:
-            if attempt == 2:
-                raise
-            _loaded.discard(_client_id(client))
-            _ensure_loaded(client)
-    raise AssertionError("unreachable")
+def kill_key(account_id: str) -> str:
+    return account_key(account_id, "kill")
 
 
-def account_keys(account_id: str) -> list[str]:
+def expiry_key(bucket: int) -> str:
+    return bucket_key(bucket, "expiry")
+
+
+def bucket_prefix(bucket: int) -> str:
+    return bucket_key(bucket, "")
+
+
+def account_step_keys(account_id: str, order_id: str) -> list[str]:
     bucket = account_bucket(account_id)
     return [
-        account_key(account_id, "risk"),
-        account_key(account_id, "orders"),
-        account_key(account_id, "expiry"),
-        account_key(account_id, "kill"),
+        risk_key(account_id),
+        order_key(account_id, order_id),
+        open_orders_key(account_id),
+        kill_key(account_id),
         bucket_key(bucket, "synced"),
         bucket_key(bucket, "decisions"),
+        bucket_key(bucket, "policy"),
+        expiry_key(bucket),
     ]
 
 
-def lifecycle_keys(account_id: str) -> list[str]:
+def cancel_keys(account_id: str, order_id: str) -> list[str]:
     return [
-        account_key(account_id, "risk"),
-        account_key(account_id, "orders"),
-        account_key(account_id, "expiry"),
-        account_key(account_id, "fills"),
+        risk_key(account_id),
+        order_key(account_id, order_id),
+        open_orders_key(account_id),
+        expiry_key(account_bucket(account_id)),
+    ]
+
+
+def fill_keys(account_id: str, order_id: str, fill_id: str) -> list[str]:
+    return [
+        risk_key(account_id),
+        order_key(account_id, order_id),
+        open_orders_key(account_id),
+        fill_key(account_id, fill_id),
+        expiry_key(account_bucket(account_id)),
     ]
 
 
 def instrument_keys(symbol: str) -> list[str]:
-    return [instrument_key(symbol, "market"), instrument_key(symbol, "oi")]
+    return [instrument_key(symbol, "market"), *open_interest_keys(symbol)]
+
+
+def open_interest_keys(symbol: str) -> list[str]:
+    return [instrument_key(symbol, "oi"), instrument_key(symbol, "oi_expiry")]
 
 
 def reservation_id(account_id: str, order_id: str) -> str:
@@ -126,15 +124,25 @@ def reservation_id(account_id: str, order_id: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class AccountStepResult:
-    status: str  # new | duplicate | conflict | unsynced
+    status: str  # new | duplicate | conflict | unsynced | unpublished | stale
     decision: str
     codes: tuple[str, ...]
     reduces: bool
     record: str
+    announced: tuple = ()
+    """For ``stale``: ``(field, version, ...)`` announced newer than what was used."""
 
     @classmethod
     def parse(cls, raw: list) -> AccountStepResult:
-        status, decision, codes, reduces, record = (
-            item.decode() if isinstance(item, bytes) else str(item) for item in raw
+        status, decision, codes, reduces = (text(item) for item in raw[:4])
+        last = raw[4]
+        announced = tuple(last) if isinstance(last, list) else ()
+        record = "" if isinstance(last, list) else text(last)
+        return cls(
+            status,
+            decision,
+            tuple(filter(None, codes.split(","))),
+            reduces == "1",
+            record,
+            announced,
         )
-        return cls(status, decision, tuple(filter(None, codes.split(","))), reduces == "1", record)

@@ -29,7 +29,7 @@ def to_micro(amount: Decimal) -> int:
 
 
 def set_collateral(account_id: str, amount: Decimal, client: redis.Redis | None = None) -> None:
-    (client or get_redis()).hset(atomic.account_keys(account_id)[0], "collateral", to_micro(amount))
+    (client or get_redis()).hset(atomic.risk_key(account_id), "collateral", to_micro(amount))
 
 
 def available_balances() -> dict[str, Decimal]:

@@ -24,7 +24,7 @@ from datetime import datetime
 
 from django.db import transaction
 
-from core import audit, clock, policy
+from core import audit, clock
 from core.errors import ValidationFailed
 from core.redis_client import account_key, get_redis, global_key
 from risk.market import live_controller
@@ -110,7 +110,6 @@ def set_kill_switch(
                 before=before,
                 after={"engaged": engaged, "reason": reason},
             )
-            policy.bump()
         _mirror(scope, target, engaged, now, reason)
     return row, changed
 

@@ -88,7 +88,8 @@ class MarketSnapshot:
 
     instruments: Mapping[str, InstrumentDefinition]
     config: MarketConfig = DEFAULT_MARKET_CONFIG
-    policy_version: str = ""
+    versions: Mapping[str, int] = field(default_factory=dict)
+    """The ``instruments`` and ``sessions`` policy versions it was built from."""
 
     @property
     def market_index(self) -> InstrumentDefinition | None:
@@ -194,8 +195,10 @@ class MarketController:
                 () if announced is None else transitions_since(record, announced, at, config)
             )
             edited, result = edit(record, at)
-            stale = publication_due(fields, at) or any(
-                fields.get(name) != value for name, value in stored_definition.items()
+            stale = (
+                publication_due(fields, at)
+                or fields.get("pub_config") != str(config.version)
+                or any(fields.get(name) != value for name, value in stored_definition.items())
             )
             if edited == record and not transitions and not stale and not republish:
                 view = view_from_publication(symbol, fields, definition, at, config)

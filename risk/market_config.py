@@ -42,6 +42,8 @@ class MarketConfig:
     luld_timing: LuldTiming = DEFAULT_LULD_TIMING
     market_wide: MarketWideParameters = DEFAULT_MARKET_WIDE_PARAMETERS
     continuous_band: Decimal = DEFAULT_CONTINUOUS_PERCENTAGE
+    version: int = 0
+    """The ``sessions`` policy version it was loaded at (``core.policy``); 0 in replay."""
 
     def session_params(self, name: SessionName) -> SessionParameters:
         """A session without a row falls back to the shipped default, never to nothing."""
@@ -60,10 +62,11 @@ def _with_leverage(base: ReferenceParameters, max_leverage: Decimal | None) -> R
 DEFAULT_MARKET_CONFIG = MarketConfig()
 
 
-def load_market_config() -> MarketConfig:
+def load_market_config(version: int = 0) -> MarketConfig:
     """The configuration officers edit (session parameters rows, ``risk.models``) over the
-    shipped defaults. Reads the database: call it from a snapshot builder, not per request."""
+    shipped defaults, stamped with the ``sessions`` version read before it. Reads the
+    database: call it from a snapshot builder, not per request."""
     from risk import selectors
 
     sessions = dict(DEFAULTS) | selectors.session_parameters()
-    return MarketConfig(session_parameters=MappingProxyType(sessions))
+    return MarketConfig(session_parameters=MappingProxyType(sessions), version=version)

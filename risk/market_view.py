@@ -55,6 +55,7 @@ PUBLICATION_FIELDS = (
     "pub_upper",
     "pub_at",
     "pub_recheck_at",
+    "pub_config",
     "kill_status",
 )
 """What a reader of the stored publication needs (HMGET these, or read them in Lua)."""
@@ -275,6 +276,7 @@ def publish(
         "pub_upper": "" if band is None else str(band.upper),
         "pub_at": format_instant(now),
         "pub_recheck_at": format_instant(recheck),
+        "pub_config": str(config.version),
     }
 
 
@@ -294,8 +296,13 @@ def view_from_publication(
     now: datetime,
     config: MarketConfig,
 ) -> MarketView | None:
-    """The stored view, when it is still exact at ``now``; None means recompute."""
-    if publication_due(fields, now) or fields.get("def_version") != str(definition.version):
+    """The stored view, when it is still exact at ``now`` and was drawn with this
+    definition and these session parameters; None means recompute."""
+    if (
+        publication_due(fields, now)
+        or fields.get("def_version") != str(definition.version)
+        or fields.get("pub_config", "0") != str(config.version)
+    ):
         return None
     session = SessionName(fields["pub_session"])
     reference = fields.get("pub_reference") or None

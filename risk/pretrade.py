@@ -7,6 +7,12 @@ reserved in order, so orders of one account in one batch see each other's reserv
 and, only when some tentative reservation turned out unneeded, one to release those.
 The response never waits on SQL: decisions reach the database through the bucket streams
 written in the account step. Anything unavailable answers ``DEGRADED_FAIL_CLOSED``.
+
+Read-your-writes (``core.policy``): the account step refuses to decide an order whose
+stateless stage used older policy versions than announced (``stale``). Those orders are
+checked again, once the stale part is rebuilt: their tentative open-interest reservations
+are released and both steps run again for them alone. That costs two more round trips,
+only in the batch right after a change.
 """
 
 from __future__ import annotations
@@ -20,14 +26,17 @@ from datetime import datetime
 import orjson
 import redis
 from django.conf import settings
+from django.db import DatabaseError
 
 from compliance import geoip
 from compliance.access import decide
 from compliance.snapshot import holder as compliance_holder
+from core import policy
 from core.clock import isoformat_z
 from core.decimals import plain
 from core.policy import SnapshotUnavailable
 from core.redis_client import get_hot_redis, global_key
+from core.scripts import run_pipeline, text
 
 from . import atomic, pipeline
 from .market_view import PUBLICATION_FIELDS
@@ -61,7 +70,6 @@ class _Pending:
     open_interest: str = "none"
     reserved_open_interest: bool = False
     skeleton: dict | None = None
-    result: dict | None = None
 
 
 def fingerprint(body: dict) -> str:
@@ -147,6 +155,7 @@ def _access(order: Order, snapshot, compliance, now: datetime, cache: dict):
 def _skeleton(
     item: _Pending, snapshot: PretradeSnapshot, policy_version: str, evaluated_at: str
 ) -> dict:
+    """What the answer, its idempotent replay and the drained record are rendered from."""
     assessment, order = item.assessment, item.order
     reasons = [r.as_contract() for r in assessment.reasons] + assessment.jurisdiction_reasons
     reservation = None
@@ -176,154 +185,260 @@ def _skeleton(
     }
 
 
+ATTEMPTS = 4
+"""Checks of one order when the policy moved meanwhile; beyond that, fail closed."""
+
+
 def check_orders(orders: list[tuple[Order, str]], *, now: datetime) -> list[dict]:
     """Decide a batch of (order, fingerprint) in order; see the module docstring."""
     started = time.perf_counter_ns()
     try:
-        snapshot = holder.current()
-        compliance = compliance_holder.current()
-    except (SnapshotUnavailable, redis.RedisError) as exc:
+        batch = _Batch(orders, holder.current(), compliance_holder.current(), now, started)
+    except (SnapshotUnavailable, DatabaseError) as exc:
         logger.error("pre-trade failing closed: policy snapshot unavailable: %s", exc)
         return [fail_closed(o.order_id, "policy snapshot", None, now, started) for o, _ in orders]
-    policy_version = f"{snapshot.version}.{compliance.rulebook.version}"
-    items = [_Pending(order, print_) for order, print_ in orders]
-    client = get_hot_redis()
     try:
-        return _check(items, snapshot, compliance, policy_version, client, now, started)
+        return batch.run()
     except (redis.RedisError, geoip.GeoIpDatabaseError, OSError) as exc:
         component = "redis" if isinstance(exc, redis.RedisError) else "geoip"
         logger.error("pre-trade failing closed: %s unavailable: %s", component, exc)
+        return batch.fail_all(component)
+    except (SnapshotUnavailable, DatabaseError) as exc:
+        logger.error("pre-trade failing closed: policy snapshot unavailable: %s", exc)
+        return batch.fail_all("policy snapshot")
+
+
+class _Batch:
+    """One batch on its way through the check (see the module docstring)."""
+
+    def __init__(self, orders, snapshot, compliance, now: datetime, started: int) -> None:
+        self.items = [_Pending(order, print_) for order, print_ in orders]
+        self.snapshot: PretradeSnapshot = snapshot
+        self.compliance = compliance
+        self.now, self.started = now, started
+        self.now_ms = int(now.timestamp() * 1000)
+        self.expires_ms = self.now_ms + int(settings.ORDER_TTL_SECONDS * 1000)
+        self.window_ms = int(settings.PRETRADE_IDEMPOTENCY_SECONDS * 1000)
+        self.evaluated_at = isoformat_z(now)
+        self.client = get_hot_redis()
+        self._access: dict = {}
+        self._markets: dict[str, tuple] = {}
+
+    def policy_version(self, account_id: str) -> str:
+        return (
+            f"{self.compliance.rulebook.version}.{self.snapshot.version}"
+            f".a{self.compliance.profiles.seq(account_id)}"
+        )
+
+    def fail_all(self, component: str) -> list[dict]:
         return [
-            fail_closed(i.order.order_id, component, policy_version, now, started) for i in items
+            fail_closed(i.order.order_id, component, None, self.now, self.started)
+            for i in self.items
         ]
 
+    def run(self) -> list[dict]:
+        answers: dict[int, dict] = {}
+        pending = list(range(len(self.items)))
+        for _ in range(ATTEMPTS):
+            self._instrument_round(pending)
+            results = self._account_round(pending)
+            stale = []
+            for index, result in zip(pending, results, strict=True):
+                if result.status in ("stale", "unpublished"):
+                    stale.append((index, result))
+                else:
+                    answers[index] = self._final(self.items[index], result)
+            if not stale:
+                break
+            self._catch_up(stale)
+            pending = [index for index, _ in stale]
+        else:
+            for index in pending:
+                answers[index] = fail_closed(
+                    self.items[index].order.order_id,
+                    "policy snapshot",
+                    None,
+                    self.now,
+                    self.started,
+                )
+        self._release([item for item in self.items if item.reserved_open_interest])
+        return [answers[index] for index in range(len(self.items))]
 
-def _check(items, snapshot, compliance, policy_version, client, now, started) -> list[dict]:
-    evaluated_at = isoformat_z(now)
-    now_ms = int(now.timestamp() * 1000)
+    # --- round trip 1: instruments, then the stateless stage -----------------------------
 
-    # Round trip 1: every instrument step (stored market publication + tentative open
-    # interest) and the global kill switch.
-    step = atomic.script("instrument_step")
-    for item in items:
-        item.terms = snapshot.terms(item.order.instrument)
-
-    def instrument_steps(pipe):
-        # The market publication is read once per instrument per batch: every step of the
-        # batch runs in the same pipeline, so all would read the same fields anyway.
-        seen = set()
+    def _instrument_round(self, indices: list[int]) -> None:
+        """The instrument steps (stored market publication + tentative open interest) and
+        the global kill switch; then every order's stateless stage. Reservations left from
+        an earlier attempt are released first, in the same pipeline."""
+        step, release = atomic.script("instrument_step"), atomic.script("release_open_interest")
+        items = [self.items[index] for index in indices]
+        leftovers = [item for item in items if item.reserved_open_interest]
         for item in items:
-            if item.terms is None:
-                continue
-            symbol = item.terms.symbol
-            fields = () if symbol in seen else PUBLICATION_FIELDS
-            seen.add(symbol)
-            lots = snapshot.lots(item.terms, item.order.quantity)
-            step(
-                keys=atomic.instrument_keys(symbol),
-                args=[
-                    atomic.reservation_id(item.order.account_id, item.order.order_id),
-                    0 if item.order.reduce_only else lots,
-                    snapshot.open_interest_cap_lots(item.terms),
-                    *fields,
-                ],
-                client=pipe,
+            item.terms = self.snapshot.terms(item.order.instrument)
+            item.reserved_open_interest = False
+
+        def build(pipe):
+            for item in leftovers:
+                self._release_one(release, item, pipe)
+            # The market publication is read once per instrument per batch: every step runs
+            # in the same pipeline, so all would read the same fields anyway.
+            seen = set(self._markets)
+            for item in items:
+                if item.terms is None:
+                    continue
+                symbol = item.terms.symbol
+                fields = () if symbol in seen else PUBLICATION_FIELDS
+                seen.add(symbol)
+                lots = self.snapshot.lots(item.terms, item.order.quantity)
+                step(
+                    keys=atomic.instrument_keys(symbol),
+                    args=[
+                        atomic.reservation_id(item.order.account_id, item.order.order_id),
+                        0 if item.order.reduce_only else lots,
+                        self.snapshot.open_interest_cap_lots(item.terms),
+                        self.now_ms,
+                        self.expires_ms,
+                        *fields,
+                    ],
+                    client=pipe,
+                )
+            pipe.get(global_key("kill"))
+
+        replies = run_pipeline(self.client, build)[len(leftovers) :]
+        global_kill = bool(replies[-1])
+        steps = iter(replies[:-1])
+        for item in items:
+            market, kill = None, False
+            if item.terms is not None:
+                verdict, values = next(steps)
+                item.open_interest = text(verdict)
+                item.reserved_open_interest = item.open_interest == "ok"
+                market, kill = self._market(item.terms, values)
+                if kill:
+                    item.terms = self.snapshot.with_kill(item.terms)
+            item.assessment = pipeline.assess(
+                item.order,
+                terms=item.terms,
+                account=self.snapshot.standing(self.compliance, item.order.account_id),
+                market=market,
+                access=None if item.terms is None else self._access_of(item.order),
+                global_kill=global_kill,
             )
-        pipe.get(global_key("kill"))
-
-    replies = atomic.run_pipeline(client, instrument_steps)
-    global_kill = bool(replies[-1])
-
-    access_cache: dict = {}
-    markets: dict[str, tuple] = {}
-    replies_iter = iter(replies[:-1])
-    for item in items:
-        market, kill = None, False
-        if item.terms is not None:
-            verdict, values = next(replies_iter)
-            item.open_interest = verdict.decode() if isinstance(verdict, bytes) else verdict
-            item.reserved_open_interest = item.open_interest == "ok"
-            symbol = item.terms.symbol
-            if symbol not in markets:
-                fields = {
-                    name: value.decode()
-                    for name, value in zip(PUBLICATION_FIELDS, values, strict=True)
-                    if value is not None
-                }
-                markets[symbol] = snapshot.market_conditions(item.terms, fields, now, client)
-            market, kill = markets[symbol]
-            if kill:
-                item.terms = snapshot.with_kill(item.terms)
-        standing = snapshot.standing(compliance, item.order.account_id)
-        access = (
-            _access(item.order, snapshot, compliance, now, access_cache)
-            if item.terms is not None
-            else None
-        )
-        item.assessment = pipeline.assess(
-            item.order,
-            terms=item.terms,
-            account=standing,
-            market=market,
-            access=access,
-            global_kill=global_kill,
-        )
-        item.skeleton = _skeleton(item, snapshot, policy_version, evaluated_at)
-
-    # Round trip 2: the account steps, in order.
-    account_step = atomic.script("account_step")
-    expires_ms = now_ms + int(settings.ORDER_TTL_SECONDS * 1000)
-
-    def account_steps(pipe):
-        for item in items:
-            a, order = item.assessment, item.order
-            account_step(
-                keys=atomic.account_keys(order.account_id),
-                args=[
-                    now_ms,
-                    order.order_id,
-                    item.fingerprint,
-                    order.instrument,
-                    order.side,
-                    a.quantity_lots,
-                    a.margin_micro,
-                    a.max_position_lots,
-                    int(a.must_reduce),
-                    int(order.reduce_only),
-                    int(a.rejected),
-                    settings.ORDER_RATE_INTERVAL_MS,
-                    settings.ORDER_RATE_BURST,
-                    expires_ms,
-                    orjson.dumps(item.skeleton),
-                    item.open_interest,
-                ],
-                client=pipe,
+            item.skeleton = _skeleton(
+                item, self.snapshot, self.policy_version(item.order.account_id), self.evaluated_at
             )
 
-    results = [
-        atomic.AccountStepResult.parse(raw) for raw in atomic.run_pipeline(client, account_steps)
-    ]
+    def _market(self, terms, values) -> tuple:
+        symbol = terms.symbol
+        if symbol not in self._markets:
+            fields = {
+                name: value.decode()
+                for name, value in zip(PUBLICATION_FIELDS, values, strict=True)
+                if value is not None
+            }
+            self._markets[symbol] = self.snapshot.market_conditions(
+                terms, fields, self.now, self.client
+            )
+        return self._markets[symbol]
 
-    # Round trip 3 (only if needed): release open interest nobody needs.
-    release = atomic.script("release_open_interest")
-    unneeded, answers = [], []
-    for item, result in zip(items, results, strict=True):
-        answers.append(_final(item, result, policy_version, now, started))
-        keep = result.status == "new" and result.decision == "accept" and not result.reduces
-        if item.reserved_open_interest and not keep:
-            unneeded.append(item)
-    if unneeded:
+    def _access_of(self, order: Order):
+        return _access(order, self.snapshot, self.compliance, self.now, self._access)
 
-        def releases(pipe):
-            for item in unneeded:
-                release(
-                    keys=atomic.instrument_keys(item.order.instrument)[1:],
-                    args=[atomic.reservation_id(item.order.account_id, item.order.order_id), -1, 0],
+    # --- round trip 2: the account steps, in order -------------------------------------
+
+    def _account_round(self, indices: list[int]) -> list[atomic.AccountStepResult]:
+        step = atomic.script("account_step")
+        items = [self.items[index] for index in indices]
+        rules = self.compliance.versions[policy.RULES]
+        instruments = self.snapshot.versions[policy.INSTRUMENTS]
+        sessions = self.snapshot.versions[policy.SESSIONS]
+
+        def build(pipe):
+            for item in items:
+                a, order = item.assessment, item.order
+                step(
+                    keys=atomic.account_step_keys(order.account_id, order.order_id),
+                    args=[
+                        self.now_ms,
+                        order.order_id,
+                        item.fingerprint,
+                        order.instrument,
+                        order.side,
+                        a.quantity_lots,
+                        a.margin_micro,
+                        a.max_position_lots,
+                        int(a.must_reduce),
+                        int(order.reduce_only),
+                        int(a.rejected),
+                        settings.ORDER_RATE_INTERVAL_MS,
+                        settings.ORDER_RATE_BURST,
+                        self.expires_ms,
+                        orjson.dumps(item.skeleton),
+                        item.open_interest,
+                        self.window_ms,
+                        order.account_id,
+                        atomic.account_prefix(order.account_id),
+                        rules,
+                        instruments,
+                        sessions,
+                        self.compliance.profiles.seq(order.account_id),
+                    ],
                     client=pipe,
                 )
 
-        atomic.run_pipeline(client, releases)
-    return answers
+        return [atomic.AccountStepResult.parse(raw) for raw in run_pipeline(self.client, build)]
+
+    def _catch_up(self, stale: list) -> None:
+        """Rebuild what the account steps announced newer, or restore the announcements."""
+        required: dict[str, int] = {}
+        for index, result in stale:
+            if result.status == "unpublished":
+                if not policy.restore_if_needed():
+                    raise SnapshotUnavailable("policy announcements are being restored")
+                continue
+            announced = policy.parse_announced(result.announced)
+            for field, version in announced.items():
+                if field in policy.COMPONENT_OF:
+                    component = policy.COMPONENT_OF[field]
+                    required[component] = max(required.get(component, 0), version)
+                else:
+                    account_id = self.items[index].order.account_id
+                    self.compliance.profiles.refresh(account_id, version)
+        if policy.RULES in required:
+            self.compliance = compliance_holder.at_least(required)
+        if policy.INSTRUMENTS in required or policy.SESSIONS in required:
+            self.snapshot = holder.at_least(required)
+        self._markets.clear()
+        self._access.clear()
+
+    def _final(self, item: _Pending, result: atomic.AccountStepResult) -> dict:
+        keep = result.status == "new" and result.decision == "accept" and not result.reduces
+        if keep:
+            item.reserved_open_interest = False  # the order holds it now
+        return _final(item, result, item.skeleton["policy_version"], self.now, self.started)
+
+    # --- round trip 3 (only if needed): release open interest nobody needs ---------------
+
+    def _release(self, items: list[_Pending]) -> None:
+        if not items:
+            return
+        release = atomic.script("release_open_interest")
+
+        def build(pipe):
+            for item in items:
+                self._release_one(release, item, pipe)
+
+        run_pipeline(self.client, build)
+        for item in items:
+            item.reserved_open_interest = False
+
+    @staticmethod
+    def _release_one(release, item: _Pending, pipe) -> None:
+        release(
+            keys=atomic.open_interest_keys(item.order.instrument),
+            args=[atomic.reservation_id(item.order.account_id, item.order.order_id), -1, 0],
+            client=pipe,
+        )
 
 
 def _final(item, result, policy_version, now, started) -> dict:

@@ -1,6 +1,8 @@
 """The pre-trade check's policy snapshot: every instrument's terms and market definition
-and the market configuration, immutable and version-stamped, rebuilt only when the policy
-version moves (``core.policy``). The check never queries the ORM.
+and the market configuration, immutable and stamped with the ``instruments`` and
+``sessions`` policy versions it was built from. The account step rejects a decision made
+with older versions than announced (``core.policy``), and the check rebuilds it with
+``holder.at_least`` and asks again; it never queries the ORM otherwise.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from types import MappingProxyType
 
+from core import policy
 from core.decimals import plain
 from core.policy import SnapshotHolder
 from core.redis_client import instrument_key
@@ -24,10 +27,14 @@ from .pipeline import QUOTE_SCALE, AccountStanding, InstrumentTerms, MarketCondi
 
 @dataclass(frozen=True, slots=True)
 class PretradeSnapshot:
-    version: str
+    versions: Mapping[str, int]
     instruments: Mapping[str, InstrumentTerms]
     definitions: Mapping[str, InstrumentDefinition]
     config: MarketConfig
+
+    @property
+    def version(self) -> str:
+        return f"i{self.versions[policy.INSTRUMENTS]}.s{self.versions[policy.SESSIONS]}"
 
     def terms(self, symbol: str) -> InstrumentTerms | None:
         return self.instruments.get(symbol)
@@ -90,7 +97,11 @@ class PretradeSnapshot:
         )
 
 
-def build(previous: PretradeSnapshot | None, counter: str) -> PretradeSnapshot:
+COMPONENTS = (policy.INSTRUMENTS, policy.SESSIONS)
+
+
+def build(previous: PretradeSnapshot | None) -> PretradeSnapshot:
+    versions = policy.versions_in_database()
     instruments, definitions = {}, {}
     for row in Instrument.objects.all():
         instruments[row.symbol] = InstrumentTerms(
@@ -115,11 +126,11 @@ def build(previous: PretradeSnapshot | None, counter: str) -> PretradeSnapshot:
             version=row.version,
         )
     return PretradeSnapshot(
-        version=f"p{counter}",
+        versions={name: versions[name] for name in COMPONENTS},
         instruments=MappingProxyType(instruments),
         definitions=MappingProxyType(definitions),
-        config=load_market_config(),
+        config=load_market_config(versions[policy.SESSIONS]),
     )
 
 
-holder: SnapshotHolder[PretradeSnapshot] = SnapshotHolder(build)
+holder: SnapshotHolder[PretradeSnapshot] = SnapshotHolder(build, COMPONENTS)

@@ -1,7 +1,9 @@
 """Rebuild the pre-trade check's live state in Redis from the database, after Redis lost
 data (or on demand): positions from fills, open reservations from accepted decisions that
 were neither filled, cancelled nor expired, idempotency records from every decision, open
-interest from both, collateral from the custody ledger.
+interest from both, collateral from the custody ledger, and the policy announcements
+(``core.policy.restore``). Order records get the lifetimes the account step gives them:
+records of orders whose idempotency window has passed are not written back at all.
 
 While it runs every bucket's ``synced`` flag is down, so the account step answers
 ``unsynced`` and the check fails closed (``DEGRADED_FAIL_CLOSED``); the flags go up only
@@ -21,8 +23,9 @@ from decimal import ROUND_CEILING, Decimal
 import orjson
 from django.conf import settings
 
+from core import policy
 from core.clock import isoformat_z
-from core.redis_client import ACCOUNT_BUCKETS, bucket_key, get_redis
+from core.redis_client import ACCOUNT_BUCKETS, account_bucket, bucket_key, get_redis
 
 from . import atomic, collateral, decision_drain
 from .models import Instrument, OrderCancel, OrderFill, PretradeDecision
@@ -30,7 +33,9 @@ from .pipeline import QUOTE_SCALE
 
 logger = logging.getLogger("gatehouse.resync")
 
-_STATE_SUFFIXES = (":risk", ":orders", ":expiry", ":fills")
+_STATE_SUFFIXES = (":risk", ":open", ":expiry")
+_STATE_PARTS = (":o:", ":f:")
+_OPEN_GRACE = timedelta(hours=1)  # as SWEEP_GRACE_MS in risk/lua/_orders.lua
 
 
 def synced_keys() -> list[str]:
@@ -61,11 +66,12 @@ class Summary:
 
 def _wipe(client) -> None:
     client.delete(*synced_keys())
-    for pattern in ("gh:{acct:*}:*", "gh:{inst:*}:oi"):
+    for pattern in ("gh:{acct:*}:*", "gh:{inst:*}:oi*"):
         batch = []
         for key in client.scan_iter(match=pattern, count=1000):
             text = key.decode()
-            if pattern.endswith(":oi") or text.endswith(_STATE_SUFFIXES):
+            state = text.endswith(_STATE_SUFFIXES) or any(part in text for part in _STATE_PARTS)
+            if pattern.endswith(":oi*") or state:
                 batch.append(key)
             if len(batch) >= 1000:
                 client.delete(*batch)
@@ -81,6 +87,7 @@ def resync(*, now: datetime) -> Summary:
     _wipe(client)
     summary = Summary()
     ttl = timedelta(seconds=settings.ORDER_TTL_SECONDS)
+    window = timedelta(seconds=settings.PRETRADE_IDEMPOTENCY_SECONDS)
     instruments = {row.symbol: row for row in Instrument.objects.all()}
 
     filled = defaultdict(int)  # (account, order) -> lots
@@ -92,26 +99,26 @@ def resync(*, now: datetime) -> Summary:
         filled[fill.account_id, fill.order_id] += fill.lots
         positions[fill.account_id, fill.instrument] += sign * fill.lots
         last_price[fill.account_id, fill.instrument] = fill.price
-        pipe.hset(
-            atomic.lifecycle_keys(fill.account_id)[3],
-            fill.fill_id,
-            orjson.dumps(
-                {
-                    "fp": f"{fill.order_id}:{fill.quantity}:{fill.price}",
-                    "old": "0",
-                    "new": "0",
-                    "left": "0",
-                    "inst": fill.instrument,
-                }
-            ),
-        )
+        if fill.filled_at + window > now:
+            pipe.set(
+                atomic.fill_key(fill.account_id, fill.fill_id),
+                orjson.dumps(
+                    {
+                        "fp": f"{fill.order_id}:{fill.quantity}:{fill.price}",
+                        "old": "0",
+                        "new": "0",
+                        "left": "0",
+                        "inst": fill.instrument,
+                    }
+                ),
+                px=_ms(fill.filled_at + window) - _ms(now),
+            )
         summary.fills += 1
     cancelled = set(OrderCancel.objects.values_list("account_id", "order_id"))
 
     open_interest = defaultdict(int)
     accounts = set()
     for row in PretradeDecision.objects.order_by("evaluated_at").iterator(chunk_size=2000):
-        keys = atomic.account_keys(row.account_id)
         accounts.add(row.account_id)
         done = filled[row.account_id, row.order_id]
         open_lots, margin_left, state = 0, 0, "rejected"
@@ -135,36 +142,47 @@ def resync(*, now: datetime) -> Summary:
             "policy_version": row.policy_version,
             "evaluated_at": isoformat_z(row.evaluated_at),
         }
-        pipe.hset(
-            keys[1],
-            row.order_id,
-            orjson.dumps(
-                {
-                    "fp": row.fingerprint,
-                    "decision": row.decision,
-                    "codes": "",
-                    "reduces": int(row.reduces),
-                    "record": orjson.dumps(skeleton).decode(),
-                    "inst": row.instrument,
-                    "side": row.side,
-                    "lots": str(row.lots),
-                    "open_lots": str(open_lots),
-                    "margin_left": str(margin_left),
-                    "filled_lots": str(done),
-                    "state": state,
-                    "expires": str(int((row.evaluated_at + ttl).timestamp() * 1000)),
-                }
-            ),
-        )
+        expires = row.evaluated_at + ttl
+        idem = row.evaluated_at + window
+        lifetime = max(idem, expires + _OPEN_GRACE) if state == "open" else idem
+        if lifetime > now:
+            pipe.set(
+                atomic.order_key(row.account_id, row.order_id),
+                orjson.dumps(
+                    {
+                        "fp": row.fingerprint,
+                        "decision": row.decision,
+                        "codes": "",
+                        "reduces": int(row.reduces),
+                        "record": orjson.dumps(skeleton).decode(),
+                        "inst": row.instrument,
+                        "side": row.side,
+                        "lots": str(row.lots),
+                        "open_lots": str(open_lots),
+                        "margin_left": str(margin_left),
+                        "filled_lots": str(done),
+                        "state": state,
+                        "expires": str(_ms(expires)),
+                        "idem": str(_ms(idem)),
+                    }
+                ),
+                px=_ms(lifetime) - _ms(now),
+            )
         summary.decisions += 1
         if state == "open":
+            risk_key = atomic.risk_key(row.account_id)
             side_field = ("rb:" if row.side == "buy" else "rs:") + row.instrument
-            pipe.hincrby(keys[0], side_field, open_lots)
-            pipe.hincrby(keys[0], "m_res", margin_left)
-            pipe.zadd(keys[2], {row.order_id: int((row.evaluated_at + ttl).timestamp() * 1000)})
+            pipe.hincrby(risk_key, side_field, open_lots)
+            pipe.hincrby(risk_key, "m_res", margin_left)
+            expires_ms = _ms(expires)
+            pipe.zadd(atomic.open_orders_key(row.account_id), {row.order_id: expires_ms})
+            member = f"{row.account_id}|{row.order_id}"
+            pipe.zadd(atomic.expiry_key(account_bucket(row.account_id)), {member: expires_ms})
             if not row.reduces and not row.reduce_only:
                 reservation = atomic.reservation_id(row.account_id, row.order_id)
-                pipe.hset(atomic.instrument_keys(row.instrument)[1], f"r:{reservation}", open_lots)
+                oi, oi_expiry = atomic.open_interest_keys(row.instrument)
+                pipe.hset(oi, f"r:{reservation}", open_lots)
+                pipe.zadd(oi_expiry, {reservation: expires_ms})
                 open_interest[row.instrument, "reserved"] += open_lots
             summary.open_orders += 1
         if len(pipe) > 5000:
@@ -174,7 +192,7 @@ def resync(*, now: datetime) -> Summary:
     holds = margin_ledger_holds()
     for (account_id, symbol), lots in positions.items():
         accounts.add(account_id)
-        risk_key = atomic.account_keys(account_id)[0]
+        risk_key = atomic.risk_key(account_id)
         pipe.hset(risk_key, f"p:{symbol}", lots)
         open_interest[symbol, "filled"] += abs(lots)
         instrument = instruments.get(symbol)
@@ -189,15 +207,20 @@ def resync(*, now: datetime) -> Summary:
             pipe.hset(risk_key, f"mu:{symbol}", micro)
             used[account_id] += micro
     for account_id, micro in used.items():
-        pipe.hset(atomic.account_keys(account_id)[0], "m_used", micro)
+        pipe.hset(atomic.risk_key(account_id), "m_used", micro)
     for (symbol, field), lots in open_interest.items():
-        pipe.hincrby(atomic.instrument_keys(symbol)[1], field, lots)
+        pipe.hincrby(atomic.open_interest_keys(symbol)[0], field, lots)
     pipe.execute()
     collateral.sync_all(client=client)
+    policy.restore()
     summary.accounts = len(accounts)
     mark_synced()
     logger.info("risk state resynchronised: %s", summary)
     return summary
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
 
 
 def margin_ledger_holds() -> dict[tuple[str, str], int]:

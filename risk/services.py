@@ -1,6 +1,7 @@
 """Writes of reference data: instruments and per-session parameters. One function per use
-case, one transaction, its audit entry and a policy-version bump, so every worker's snapshot
-rebuilds (``core.policy``); the instrument's market hash is refreshed after the commit."""
+case, one transaction, its audit entry and the announcement of the new policy version
+(``core.policy``), so the very next check on every worker decides with the change; the
+instrument's market hash is refreshed after the commit."""
 
 from __future__ import annotations
 
@@ -83,6 +84,7 @@ def put_instrument(*, symbol: str, fields: dict, actor: str) -> tuple[Instrument
         row = Instrument.objects.select_for_update().filter(symbol=symbol).first()
         before = instrument_fields(row) if row else None
         if before == after:
+            policy.announce_current(policy.INSTRUMENTS)
             return row, False
         if after["is_market_index"]:
             other = Instrument.objects.filter(is_market_index=True).exclude(symbol=symbol).first()
@@ -118,7 +120,7 @@ def put_instrument(*, symbol: str, fields: dict, actor: str) -> tuple[Instrument
             before=before,
             after=after,
         )
-        policy.bump()
+        policy.advance(policy.INSTRUMENTS)
         transaction.on_commit(lambda: _refresh_market(symbol))
     return row, created
 
@@ -145,6 +147,7 @@ def set_session_parameters(*, session: str, values: dict, actor: str) -> Session
         row = SessionParameter.objects.select_for_update().filter(session=name.value).first()
         before = session_values(row) if row else None
         if before == after:
+            policy.announce_current(policy.SESSIONS)
             return row
         now = clock.now()
         if row is None:
@@ -165,7 +168,7 @@ def set_session_parameters(*, session: str, values: dict, actor: str) -> Session
             before=before,
             after=after,
         )
-        policy.bump()
+        policy.advance(policy.SESSIONS)
         transaction.on_commit(_republish_markets)
     return row
 

@@ -4,7 +4,7 @@ are routed to the realtime queue (settings/celery.py)."""
 from celery import shared_task
 
 from core import clock
-from risk import decision_drain, monitors, resync, sweeper
+from risk import decision_drain, monitors, orders, resync, sweeper
 
 
 @shared_task(acks_late=True, ignore_result=True, time_limit=30, soft_time_limit=25, expires=10)
@@ -15,6 +15,11 @@ def realtime_sweep_markets() -> int:
 @shared_task(acks_late=True, ignore_result=True, time_limit=60, soft_time_limit=50)
 def realtime_drain_pretrade_decisions() -> int:
     return decision_drain.drain(max_seconds=5.0)
+
+
+@shared_task(acks_late=True, ignore_result=True, time_limit=60, soft_time_limit=50, expires=10)
+def realtime_expire_orders() -> int:
+    return orders.expire_lapsed(now=clock.now())
 
 
 @shared_task(acks_late=True, ignore_result=True, time_limit=600, soft_time_limit=540)

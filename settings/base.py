@@ -204,10 +204,6 @@ LOGGING = {
     },
 }
 
-# --- Policy snapshot ---------------------------------------------------------------------
-POLICY_CHECK_INTERVAL_MS = env.int("POLICY_CHECK_INTERVAL_MS", default=50)
-POLICY_MAX_AGE_SECONDS = env.int("POLICY_MAX_AGE_SECONDS", default=30)
-
 # --- Jurisdiction gate --------------------------------------------------------------------
 # Effects for signals without a jurisdiction, per action (RULES.md §7; never on withdraw).
 ACCESS_DEFAULT_ANONYMIZER = env.dict("ACCESS_DEFAULT_ANONYMIZER", default={"open": "review"})
@@ -217,6 +213,9 @@ ACCESS_DEFAULT_NO_PROFILE = env.dict("ACCESS_DEFAULT_NO_PROFILE", default={"open
 # --- Pre-trade check ----------------------------------------------------------------------
 # An accepted order's reservation lapses after this long unless filled or cancelled.
 ORDER_TTL_SECONDS = env.int("ORDER_TTL_SECONDS", default=24 * 3600)
+# How long a repeated order_id (or fill_id) gets the first answer (API.md, "Pre-trade");
+# an order's live state lasts no longer than this window and the order's own life.
+PRETRADE_IDEMPOTENCY_SECONDS = env.int("PRETRADE_IDEMPOTENCY_SECONDS", default=24 * 3600)
 # Message rate per account (GCRA): one order per interval on average, bursts up to BURST.
 ORDER_RATE_INTERVAL_MS = env.int("ORDER_RATE_INTERVAL_MS", default=10)
 ORDER_RATE_BURST = env.int("ORDER_RATE_BURST", default=200)

@@ -18,9 +18,10 @@ from django.conf import settings
 
 from compliance import geoip
 from compliance.access import ANONYMIZER, IP_UNLOCATED, NO_PROFILE, AccessDecision, decide
+from compliance.models import AccountProfile
 from compliance.rulebook import ALLOW, ruling
 from compliance.signals import RETAIL, IpFacts, ProfileFacts, signals_of
-from compliance.snapshot import holder
+from compliance.snapshot import holder, profile_facts_of
 from core.errors import ValidationFailed
 from core.policy import SnapshotUnavailable
 
@@ -54,7 +55,7 @@ def explain(
     *, client_ip: str, account_id: str, product_class: str, action: str, at: datetime
 ) -> Explanation:
     try:
-        snapshot = holder.current()
+        snapshot = holder.verified()
     except (SnapshotUnavailable, redis.RedisError) as error:
         raise ExplainUnavailable(f"policy snapshot unavailable: {error}") from error
     ip_facts = None
@@ -66,10 +67,18 @@ def explain(
             raise ValidationFailed(str(error), fields={"client_ip": [str(error)]}) from error
         except (OSError, geoip.GeoIpDatabaseError) as error:
             raise ExplainUnavailable(f"GeoIP unavailable: {error}") from error
-    profile = snapshot.profiles.get(account_id) if account_id else None
+    row = AccountProfile.objects.filter(account_id=account_id).first() if account_id else None
+    profile = None if row is None else profile_facts_of(row)  # the officer sees it as it is
     try:
         decision = decide(
-            snapshot.rulebook, profile, ip_facts, product_class, action, at, snapshot.defaults
+            snapshot.rulebook,
+            profile,
+            ip_facts,
+            product_class,
+            action,
+            at,
+            snapshot.defaults,
+            anonymous=not account_id,
         )
         rules_by_code = snapshot.rulebook.rules_for(product_class, action)
     except ValueError as error:
@@ -90,11 +99,11 @@ def explain(
         defaults.append((ANONYMIZER, snapshot.defaults.anonymizer[action]))
     if ip_facts is None or not ip_facts.located:
         defaults.append((IP_UNLOCATED, snapshot.defaults.ip_unlocated[action]))
-    if profile is None:
+    if profile is None and account_id:
         defaults.append((NO_PROFILE, snapshot.defaults.no_profile[action]))
     return Explanation(
         decision=decision,
-        policy_version=snapshot.policy_version,
+        policy_version=f"{snapshot.rulebook.version}.a{row.change_seq if row else 0}",
         ip=ip_facts,
         profile=profile,
         account_id=account_id,

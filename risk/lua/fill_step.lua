@@ -1,20 +1,22 @@
 -- Apply a fill: move reserved lots into the position and reserved margin into used margin
--- (released in proportion when the fill reduces the position). Idempotent on fill_id.
--- KEYS: 1 risk hash, 2 orders hash, 3 expiry zset, 4 fills hash
--- ARGV: 1 order_id, 2 fill_id, 3 fill fingerprint, 4 lots
+-- (released in proportion when the fill reduces the position). Idempotent on fill_id for
+-- the idempotency window (the fill's record is its own key with that lifetime).
+-- KEYS: 1 risk hash, 2 order record, 3 open orders, 4 fill record, 5 the bucket's expiry index
+-- ARGV: 1 order_id, 2 fill_id, 3 fill fingerprint, 4 lots, 5 now_ms, 6 idempotency window ms,
+--       7 account id
 -- Returns: {status, old position, new position, lots left open, instrument,
 --           margin charged, margin released} (micro-units; the ledger mirrors them)
-local function int(n) return string.format('%d', n) end
-local risk, orders, expiry, fills = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local risk, order_key, open, fill_key, expiry = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local order_id, fill_id, fingerprint, lots = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local now, window, account = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
 
-local seen = redis.call('HGET', fills, fill_id)
+local seen = redis.call('GET', fill_key)
 if seen then
   local f = cjson.decode(seen)
   if f.fp ~= fingerprint then return {'conflict', f.old, f.new, f.left, f.inst, '0', '0'} end
   return {'duplicate', f.old, f.new, f.left, f.inst, '0', '0'}
 end
-local raw = redis.call('HGET', orders, order_id)
+local raw = redis.call('GET', order_key)
 if not raw then return {'unknown', '0', '0', '0', '', '0', '0'} end
 local o = cjson.decode(raw)
 if o.state ~= 'open' then return {'not_open:' .. o.state, '0', '0', '0', o.inst, '0', '0'} end
@@ -46,16 +48,20 @@ if lots > closed then charge = take end
 redis.call('HINCRBY', risk, 'mu:' .. inst, int(charge - release))
 redis.call('HINCRBY', risk, 'm_used', int(charge - release))
 
-redis.call('HINCRBY', risk, (o.side == 'buy' and 'rb:' or 'rs:') .. inst, int(-lots))
+redis.call('HINCRBY', risk, side_field(o.side) .. inst, int(-lots))
 redis.call('HSET', risk, 'p:' .. inst, int(new))
 o.open_lots = int(open_lots - lots)
 o.margin_left = int(margin_left - take)
 o.filled_lots = int(tonumber(o.filled_lots) + lots)
 if open_lots - lots == 0 then
   o.state = 'filled'
-  redis.call('ZREM', expiry, order_id)
+  redis.call('ZREM', open, order_id)
+  redis.call('ZREM', expiry, account .. '|' .. order_id)
+  finish(order_key, o, now)
+else
+  redis.call('SET', order_key, cjson.encode(o), 'KEEPTTL')
 end
-redis.call('HSET', orders, order_id, cjson.encode(o))
-redis.call('HSET', fills, fill_id, cjson.encode({
-  fp = fingerprint, old = int(old), new = int(new), left = o.open_lots, inst = inst }))
+redis.call('SET', fill_key, cjson.encode({
+  fp = fingerprint, old = int(old), new = int(new), left = o.open_lots, inst = inst }),
+  'PX', int(window))
 return {'filled', int(old), int(new), o.open_lots, inst, int(charge), int(release)}

@@ -15,6 +15,7 @@ from django.db import connection
 
 from compliance import decision_log
 from compliance.models import AccessDecision
+from core import streams
 from core.streams import ensure_group
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,10 +49,14 @@ def record(index: int) -> dict:
     }
 
 
+STREAM = decision_log.stream(0)  # the decisions of one bucket
+GROUP = streams.GROUP
+
+
 def fill_stream(client, count: int) -> None:
     pipe = client.pipeline(transaction=False)
     for index in range(count):
-        pipe.xadd(decision_log.STREAM, {"d": orjson.dumps(record(index))})
+        pipe.xadd(STREAM, {"d": orjson.dumps(record(index))})
         if index % 2000 == 1999:
             pipe.execute()
     pipe.execute()
@@ -100,9 +105,9 @@ def test_drain_killed_mid_batch_loses_and_duplicates_nothing(redis_conn):
 def test_a_drain_that_dies_after_committing_is_not_duplicated(redis_conn):
     """Read and stored but never acknowledged: claimed and stored again, ignored by id."""
     fill_stream(redis_conn, 300)
-    ensure_group(redis_conn, decision_log.STREAM, decision_log.GROUP)
+    ensure_group(redis_conn, STREAM, GROUP)
     entries = redis_conn.xreadgroup(
-        decision_log.GROUP, "dead-consumer", {decision_log.STREAM: ">"}, count=300
+        GROUP, "dead-consumer", {STREAM: ">"}, count=300
     )[0][1]
     AccessDecision.objects.bulk_create(
         [decision_log._row(orjson.loads(fields[b"d"])) for _, fields in entries]

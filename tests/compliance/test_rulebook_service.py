@@ -37,7 +37,7 @@ def test_the_seed_publishes_every_rules_md_row_as_version_1():
 
 def test_a_draft_has_no_effect_until_activated(redis_conn):
     services.draft_rule(rule_id="sy-test", fields=NEW_RULE, actor="user:maker")
-    snapshot = build(None, "0")
+    snapshot = build(None)
     assert "sy-test" not in {rule.rule_id for rule in snapshot.rulebook.rules}
 
 
@@ -55,7 +55,7 @@ def test_a_second_person_activates_and_a_new_version_is_published(redis_conn):
     )
     assert published.version == 2
     assert "sy-test" in {r.rule_id for r in published.revisions.all()}
-    assert "sy-test" in {rule.rule_id for rule in build(None, "1").rulebook.rules}
+    assert "sy-test" in {rule.rule_id for rule in build(None).rulebook.rules}
     revision = RuleRevision.objects.get(pk=draft.pk)
     assert (revision.status, revision.approved_by) == ("active", "user:checker")
 

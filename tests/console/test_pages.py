@@ -203,13 +203,16 @@ def test_explain_shows_the_decision_and_every_signal(client):
     assert not AccessDecision.objects.filter(client_ip="81.2.69.142").exists()
 
 
-def test_explain_without_account_shows_the_no_profile_default(client):
+def test_explain_without_account_judges_the_location_alone(client):
+    """API.md: without account_id the answer is about the location alone; the no-profile
+    default is for a named account that has none (this test asserted the opposite before
+    issue 12)."""
     html = client.get(
         "/rules/explain/",
         {"client_ip": "10.0.0.1", "product_class": "crypto_perp", "action": "open"},
     ).content.decode()
     assert 'data-testid="explain-effect">review<' in html
-    assert "no_profile" in html and "ip_unlocated" in html
+    assert "no_profile" not in html and "ip_unlocated" in html
 
 
 def test_explain_refuses_a_bad_address(client):

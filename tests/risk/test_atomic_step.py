@@ -9,17 +9,26 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.redis_client import account_bucket, bucket_key
+from core import policy
+from core.redis_client import account_bucket, bucket_key, get_redis
 from risk import atomic
 
 INSTRUMENT = "AAPL-PERP"
+WINDOW_MS = 86_400_000
+
+
+def ready(redis_conn, account_id):
+    """The bucket is synced and its policy announced (versions 0: nothing changed yet)."""
+    bucket = account_bucket(account_id)
+    redis_conn.set(bucket_key(bucket, "synced"), "1")
+    redis_conn.hset(policy.policy_key(bucket), mapping={"r": 0, "i": 0, "s": 0})
 
 
 @pytest.fixture
 def account(redis_conn):
     account_id = "acc-t"
-    redis_conn.set(bucket_key(account_bucket(account_id), "synced"), "1")
-    redis_conn.hset(atomic.account_keys(account_id)[0], "collateral", 1_000_000_000)  # 1,000
+    ready(redis_conn, account_id)
+    redis_conn.hset(atomic.risk_key(account_id), "collateral", 1_000_000_000)  # 1,000
     return account_id
 
 
@@ -41,8 +50,8 @@ def place(
     expires=None,
     client=None,
 ):
-    raw = atomic.script("account_step", client)(
-        keys=atomic.account_keys(account_id),
+    raw = atomic.script("account_step")(
+        keys=atomic.account_step_keys(account_id, order_id),
         args=[
             now,
             order_id,
@@ -60,28 +69,37 @@ def place(
             expires or now + 60_000,
             orjson.dumps({"order_id": order_id}),
             open_interest,
+            WINDOW_MS,
+            account_id,
+            atomic.account_prefix(account_id),
+            0,
+            0,
+            0,
+            0,
         ],
-        client=client,
+        client=client or get_redis(),
     )
     return atomic.AccountStepResult.parse(raw)
 
 
-def fill(account_id, order_id, fill_id, lots):
+def fill(account_id, order_id, fill_id, lots, now=1_000_000):
     return atomic.script("fill_step")(
-        keys=atomic.lifecycle_keys(account_id),
-        args=[order_id, fill_id, f"{fill_id}:{lots}", lots],
+        keys=atomic.fill_keys(account_id, order_id, fill_id),
+        args=[order_id, fill_id, f"{fill_id}:{lots}", lots, now, WINDOW_MS, account_id],
+        client=get_redis(),
     )
 
 
-def cancel(account_id, order_id):
-    return atomic.script("cancel_step")(keys=atomic.lifecycle_keys(account_id)[:3], args=[order_id])
+def cancel(account_id, order_id, now=1_000_000):
+    return atomic.script("cancel_step")(
+        keys=atomic.cancel_keys(account_id, order_id),
+        args=[order_id, now, account_id],
+        client=get_redis(),
+    )
 
 
 def risk(redis_conn, account_id):
-    return {
-        k.decode(): int(v)
-        for k, v in redis_conn.hgetall(atomic.account_keys(account_id)[0]).items()
-    }
+    return {k.decode(): int(v) for k, v in redis_conn.hgetall(atomic.risk_key(account_id)).items()}
 
 
 def test_accept_reserves_lots_and_margin(redis_conn, account):
@@ -125,7 +143,7 @@ def test_stateful_rejects(redis_conn, account, kwargs, code):
 
 
 def test_kill_switch_of_the_account(redis_conn, account):
-    redis_conn.set(atomic.account_keys(account)[3], "1")
+    redis_conn.set(atomic.kill_key(account), "1")
     assert "KILL_SWITCH" in place(account, "o1", "buy", 1).codes
 
 
@@ -220,8 +238,8 @@ def test_reserved_plus_filled_never_exceeds_the_limit(redis_conn, steps):
     (The Redis database is flushed per example: the fixture only provides the server.)"""
     redis_conn.flushdb()
     account_id = "acc-h"
-    redis_conn.set(bucket_key(account_bucket(account_id), "synced"), "1")
-    redis_conn.hset(atomic.account_keys(account_id)[0], "collateral", 10**12)
+    ready(redis_conn, account_id)
+    redis_conn.hset(atomic.risk_key(account_id), "collateral", 10**12)
     limit, placed = 50, []
     for action, side, lots, which in steps:
         if action == "place":

@@ -101,8 +101,8 @@ def test_positions_near_their_cap_are_alerted(demo_instruments, redis_conn):
     demo.seed_market_prices(NOW)
     holder.reset()
     # AAPL-PERP: cap 5,000,000 at the demo reference 230.00, lot 0.01 → 2,173,913 lots.
-    redis_conn.hset(atomic.account_keys("acc-big")[0], "p:AAPL-PERP", 2_000_000)
-    redis_conn.hset(atomic.account_keys("acc-small")[0], "p:AAPL-PERP", 1_000)
+    redis_conn.hset(atomic.risk_key("acc-big"), "p:AAPL-PERP", 2_000_000)
+    redis_conn.hset(atomic.risk_key("acc-small"), "p:AAPL-PERP", 1_000)
     assert monitors.watch_positions(now=NOW) == 1
     alert = Alert.objects.get()
     assert alert.dedup_key == "pretrade.near_breach.acc-big.AAPL-PERP"

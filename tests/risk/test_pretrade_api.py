@@ -227,7 +227,7 @@ def test_close_only_jurisdiction_lets_a_reducing_order_through(api, key, venue):
     from core.redis_client import get_redis
     from risk import atomic
 
-    get_redis().hset(atomic.account_keys("acc-cn")[0], "p:AAPL-PERP", 1000)
+    get_redis().hset(atomic.risk_key("acc-cn"), "p:AAPL-PERP", 1000)
     answer = check(
         api, key, order(account_id="acc-cn", client_ip=CN_IP, side="sell", quantity="5")
     ).json()
@@ -276,7 +276,7 @@ def test_fills_hold_margin_in_the_ledger_and_reducing_fills_release_it(
     from risk import atomic as risk_atomic
 
     def collateral_micro():
-        return int(get_redis().hget(risk_atomic.account_keys("acc-sg")[0], "collateral"))
+        return int(get_redis().hget(risk_atomic.risk_key("acc-sg"), "collateral"))
 
     with django_capture_on_commit_callbacks(execute=True):
         custody.deposit(

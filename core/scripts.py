@@ -1,0 +1,82 @@
+"""Lua scripts run by SHA (EVALSHA), for every part that keeps atomic steps in Redis.
+
+A script is registered once per process by file (``Script(path)``) and loaded into a client
+with SCRIPT LOAD the first time that client runs any script. Unlike redis-py's own Script
+objects, a pipeline does not ask SCRIPT EXISTS before every execution (a hidden extra round
+trip per batch). A Redis that restarted and forgot the scripts answers NOSCRIPT:
+``run_pipeline`` reloads and runs the batch again, which is safe because every step built
+on this module is idempotent (reservation, order, fill and decision ids).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import redis
+
+_registry: dict[str, Script] = {}
+_loaded: set[int] = set()
+_lock = threading.Lock()
+
+
+class Script:
+    """One Lua file; call it with ``keys`` and ``args`` on a client or a pipeline."""
+
+    def __init__(self, path: Path, prelude: Path | None = None) -> None:
+        self.name = path.stem
+        self.source = (prelude.read_text() + "\n" if prelude else "") + path.read_text()
+        self.sha = hashlib.sha1(self.source.encode()).hexdigest()  # noqa: S324 (Redis's id)
+        with _lock:
+            _registry[self.sha] = self
+            _loaded.clear()  # every client must load the new script too
+
+    def __call__(self, keys, args, client):
+        if isinstance(client, redis.client.Pipeline):
+            return client.evalsha(self.sha, len(keys), *keys, *args)
+        ensure_loaded(client)
+        try:
+            return client.evalsha(self.sha, len(keys), *keys, *args)
+        except redis.exceptions.NoScriptError:
+            forget(client)
+            ensure_loaded(client)
+            return client.evalsha(self.sha, len(keys), *keys, *args)
+
+
+def _client_id(client) -> int:
+    return id(client.connection_pool)
+
+
+def ensure_loaded(client: redis.Redis) -> None:
+    if _client_id(client) in _loaded:
+        return
+    for each in list(_registry.values()):
+        client.script_load(each.source)
+    _loaded.add(_client_id(client))
+
+
+def forget(client: redis.Redis) -> None:
+    _loaded.discard(_client_id(client))
+
+
+def run_pipeline(client: redis.Redis, build: Callable[[redis.client.Pipeline], None]) -> list:
+    """Build and execute a pipeline of script calls; on NOSCRIPT reload and run it again."""
+    ensure_loaded(client)
+    for attempt in (1, 2):
+        pipe = client.pipeline(transaction=False)
+        build(pipe)
+        try:
+            return pipe.execute()
+        except redis.exceptions.NoScriptError:
+            if attempt == 2:
+                raise
+            forget(client)
+            ensure_loaded(client)
+    raise AssertionError("unreachable")
+
+
+def text(value) -> str:
+    """A Redis reply as text (bytes decoded, integers formatted)."""
+    return value.decode() if isinstance(value, bytes) else str(value)
