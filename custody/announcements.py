@@ -1,7 +1,8 @@
 """What a committed batch announces (custody/signals.py), decided inside its transaction and
 sent after the commit.
 
-- every client account whose counters changed → ``balance_changed``;
+- the new balance of every client account whose counters changed → ``balances_changed``,
+  once per batch;
 - every withdrawal from a client (single or pending) at or above its asset's
   ``LARGE_WITHDRAWAL_THRESHOLD`` → ``large_withdrawal``;
 - a batch that posted value across the wall (or through suspense) and left segregated
@@ -16,7 +17,7 @@ from django.conf import settings
 from django.db import transaction
 
 from custody import signals
-from custody.ledger import SIDE, Account, AccountKind, Side, TransferCode
+from custody.ledger import SIDE, Account, AccountKind, Balance, Side, TransferCode, balance_view
 from custody.models import Transfer
 from custody.money import ASSETS, from_minor, to_minor
 from custody.refs import parse_ref
@@ -48,15 +49,20 @@ def large_withdrawal_thresholds() -> dict[str, int]:
 
 
 def announce(
-    accounts: Mapping[str, Account], changed_accounts: Iterable[str], rows: Iterable
+    accounts: Mapping[str, Account], changed: Mapping[str, Balance], rows: Iterable
 ) -> None:
     """Queue the batch's signals for after its commit."""
-    for ref in changed_accounts:
+    balances = []
+    for ref, balance in changed.items():
         account = accounts[ref]
         if account.kind is AccountKind.CLIENT_LIABILITY:
-            _after_commit(
-                signals.balance_changed, account_id=parse_ref(ref)[1], asset=account.asset
+            view = balance_view(account, balance)
+            change = signals.ClientBalanceChange(
+                parse_ref(ref)[1], account.asset, view.available, view.reserved
             )
+            balances.append(change)
+    if balances:
+        _after_commit(signals.balances_changed, balances=balances)
     thresholds = large_withdrawal_thresholds()
     crossing: dict[str, list] = {}
     for row in rows:

@@ -14,6 +14,7 @@ missing, extra, or of the wrong type is an error, never a silent coercion, becau
 coercion that changes between releases would break every stored hash.
 """
 
+import functools
 import hashlib
 import struct
 from collections.abc import Iterable, Mapping
@@ -51,16 +52,19 @@ and amount are the resolved ones (as :class:`~custody.book.TransferRecord` store
 ``flags`` is :func:`~custody.transfers.flags_text`."""
 
 
+_EXPECTED = frozenset(name for name, _ in TRANSFER_FIELDS)
+_HEADER = _TRANSFER_TAG + struct.pack(">B", CHAIN_VERSION)
+
+
 def canonical_transfer_bytes(fields: Mapping[str, object], prev_hash: bytes) -> bytes:
     """The exact bytes hashed for one transfer, given the previous transfer's hash."""
     if len(prev_hash) != 32:
         raise ValueError("prev_hash must be a 32-byte SHA-256 digest")
-    expected = [name for name, _ in TRANSFER_FIELDS]
-    if sorted(fields) != sorted(expected):
-        missing = sorted(set(expected) - set(fields))
-        extra = sorted(set(fields) - set(expected))
+    if fields.keys() != _EXPECTED:
+        missing = sorted(_EXPECTED - set(fields))
+        extra = sorted(set(fields) - _EXPECTED)
         raise ValueError(f"transfer fields differ: missing {missing}, unexpected {extra}")
-    parts = [_TRANSFER_TAG, struct.pack(">B", CHAIN_VERSION), prev_hash]
+    parts = [_HEADER, prev_hash]
     for name, types in TRANSFER_FIELDS:
         value = fields[name]
         if isinstance(value, bool) or not isinstance(value, types):
@@ -135,6 +139,12 @@ def checkpoint_message(sequence: int, head_hash: bytes, signed_at: datetime) -> 
     )
 
 
+@functools.cache
+def _name_prefix(name: str) -> bytes:
+    encoded = name.encode("ascii")
+    return struct.pack(">I", len(encoded)) + encoded
+
+
 def _field(name: str, value: object) -> bytes:
     if value is None:
         tag, payload = b"N", b""
@@ -146,20 +156,10 @@ def _field(name: str, value: object) -> bytes:
         tag, payload = b"T", _utc_text(value).encode("ascii")
     else:
         raise TypeError(f"{name}: cannot encode {type(value).__name__}")
-    encoded_name = name.encode("ascii")
-    return (
-        b"".join(
-            (
-                struct.pack(">I", len(encoded_name)),
-                encoded_name,
-                tag,
-                struct.pack(">I", len(payload)),
-            )
-        )
-        + payload
-    )
+    return b"".join((_name_prefix(name), tag, struct.pack(">I", len(payload)), payload))
 
 
+@functools.lru_cache(maxsize=64)
 def _utc_text(moment: datetime) -> str:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError("times in the chain must be timezone-aware")

@@ -34,6 +34,9 @@ _PHASES = (
     | TransferFlags.POST_PENDING_TRANSFER
     | TransferFlags.VOID_PENDING_TRANSFER
 )
+_PHASE_BITS = _PHASES.value
+_LINKED_BITS = TransferFlags.LINKED.value
+_PENDING_BITS = TransferFlags.PENDING.value
 
 
 @dataclass(slots=True)
@@ -70,7 +73,7 @@ def apply_transfers(
     start = 0
     while start < len(transfers):
         end = start
-        while end < len(transfers) and transfers[end].flags & TransferFlags.LINKED:
+        while end < len(transfers) and transfers[end].flags.value & _LINKED_BITS:
             end += 1
         if end == len(transfers):
             results[-1] = _R.LINKED_EVENT_CHAIN_OPEN
@@ -136,13 +139,13 @@ def _validate(transfer: Transfer) -> TransferResult | None:
     """The checks that need nothing but the request itself, in precedence order."""
     if not transfer.id:
         return _R.ID_MUST_NOT_BE_EMPTY
-    phases = transfer.flags & _PHASES
-    if phases.value & (phases.value - 1):
+    phases = transfer.flags.value & _PHASE_BITS
+    if phases & (phases - 1):
         return _R.FLAGS_ARE_MUTUALLY_EXCLUSIVE
     same_accounts = transfer.debit_account_id == transfer.credit_account_id
     if not transfer.resolves_pending and transfer.debit_account_id and same_accounts:
         return _R.ACCOUNTS_MUST_BE_DIFFERENT
-    pending = bool(transfer.flags & TransferFlags.PENDING)
+    pending = bool(transfer.flags.value & _PENDING_BITS)
     if transfer.resolves_pending:
         if not transfer.pending_id:
             return _R.PENDING_ID_MUST_NOT_BE_EMPTY

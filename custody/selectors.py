@@ -6,6 +6,7 @@ single-phase transfers and posts; ``custody.rows.POSTING_FLAG_VALUES``). Because
 clock never runs backwards, "booked at or before ``as_of``" is a prefix of the chain.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -21,6 +22,7 @@ from custody.models import (
     Transfer,
 )
 from custody.money import ASSETS, from_minor
+from custody.refs import client_ref, parse_ref
 from custody.rows import POSTING_FLAG_VALUES
 
 _K = AccountKind
@@ -259,6 +261,20 @@ def margin_holds(*, asset: str, account_id: str | None = None) -> dict[tuple[str
         _, account, instrument, _ = pending_id.split(":", 3)
         holds[account, instrument] = holds.get((account, instrument), 0) + amount
     return holds
+
+
+def margin_held(*, asset: str, account_ids: Iterable[str]) -> dict[str, int]:
+    """Open margin holds in ``asset`` per account, in minor units: one query for a batch."""
+    refs = [client_ref(account_id, asset) for account_id in account_ids]
+    rows = (
+        OpenPending.objects.filter(
+            asset_id=asset, debit_account_id__in=refs, pending_id__startswith=MARGIN_HOLD_PREFIX
+        )
+        .values("debit_account_id")
+        .annotate(total=Sum("amount"))
+        .values_list("debit_account_id", "total")
+    )
+    return {parse_ref(ref)[1]: int(total) for ref, total in rows}
 
 
 def margin_hold_rows(*, asset: str, account_id: str, instrument: str) -> list[tuple[str, int]]:

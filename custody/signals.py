@@ -5,9 +5,11 @@ failing receiver is logged and cannot undo a posted transfer), so a receiver nev
 change that was rolled back. Receivers connect in their own ``AppConfig.ready``; custody
 never knows who listens. Amounts are decimal strings in the asset's scale.
 
-- ``balance_changed(account_id, asset)``: a client's balance in ``asset`` changed (deposit,
-  withdrawal, reservation, post, void, expiry, settlement...). Risk re-reads
-  ``custody.selectors.client_balances`` to mirror available collateral into Redis.
+- ``balances_changed(balances)``: once per committed batch, the new balance of every client
+  account the batch changed (deposit, withdrawal, reservation, post, void, expiry,
+  settlement...), as ``ClientBalanceChange(account_id, asset, available)`` in minor units.
+  The writer already holds the new counters, so a receiver needs no query to learn them;
+  risk mirrors available collateral into Redis in one pipeline per batch.
 - ``large_withdrawal(transfer_id, account_id, asset, amount, wallet, pending)``: a withdrawal
   at or above ``LARGE_WITHDRAWAL_THRESHOLD`` for its asset was booked (single or pending).
 - ``reconciliation_break(break_id, custodian, wallet, asset, amount, statement_amount,
@@ -16,9 +18,21 @@ never knows who listens. Amounts are decimal strings in the asset's scale.
   assets below client claims (``excess`` is negative) and made it worse.
 """
 
+from typing import NamedTuple
+
 from django.dispatch import Signal
 
-balance_changed = Signal()
+
+class ClientBalanceChange(NamedTuple):
+    account_id: str
+    asset: str
+    available: int
+    """Minor units: posted credits less posted and pending debits."""
+    reserved: int
+    """Minor units: the pending debits (margin holds among them)."""
+
+
+balances_changed = Signal()
 large_withdrawal = Signal()
 reconciliation_break = Signal()
 segregation_shortfall = Signal()

@@ -47,6 +47,7 @@ def flags_text(flags: TransferFlags) -> str:
 
 
 _RESOLVING = TransferFlags.POST_PENDING_TRANSFER | TransferFlags.VOID_PENDING_TRANSFER
+_RESOLVING_BITS = _RESOLVING.value  # plain ints on the hot path: Flag arithmetic allocates
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -93,7 +94,7 @@ class Transfer:
     @property
     def resolves_pending(self) -> bool:
         """A post or a void: the second phase of a two-phase transfer."""
-        return bool(self.flags & _RESOLVING)
+        return bool(self.flags.value & _RESOLVING_BITS)
 
 
 class TransferResult(enum.StrEnum):

@@ -68,6 +68,7 @@ from custody.transfers import Transfer as Request
 
 _R = TransferResult
 _LINKED = TransferFlags.LINKED
+_LINKED_BITS = _LINKED.value
 _PENDING = TransferFlags.PENDING.value
 _UNRECORDED = frozenset(
     {_R.LINKED_EVENT_FAILED, _R.LINKED_EVENT_CHAIN_OPEN, _R.EXISTS_WITH_DIFFERENT_FIELDS}
@@ -136,8 +137,8 @@ def _write_batch(
     for transfer in transfers:
         _check_ids(transfer)
     with transaction.atomic(durable=True):
-        locks.serialise(checkpoints.CHAIN_LOCK)
         with store.cursor() as cursor:
+            store.lock_chain(cursor, locks.lock_id(checkpoints.CHAIN_LOCK))
             batch = _Batch(transfers, requested, cursor)
             batch.load(open_accounts)
             expired = expire_pending(batch.ledger, batch.moment)
@@ -267,10 +268,10 @@ class _Batch:
         start = 0
         while start < len(transfers):
             end = start
-            while end < len(transfers) - 1 and transfers[end].flags & _LINKED:
+            while end < len(transfers) - 1 and transfers[end].flags.value & _LINKED_BITS:
                 end += 1
             chain = transfers[start : end + 1]
-            chain_open = bool(chain[-1].flags & _LINKED)
+            chain_open = bool(chain[-1].flags.value & _LINKED_BITS)
             replay = None if chain_open else self._recorded_refusal(chain)
             if replay is None:
                 chain_results = apply_transfers(self.ledger, chain, self.moment)

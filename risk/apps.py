@@ -8,8 +8,8 @@ class RiskConfig(AppConfig):
     name = "risk"
 
     def ready(self) -> None:
-        from custody.signals import balance_changed
+        from custody.signals import balances_changed
 
-        from .signals import on_balance_changed
+        from .signals import on_balances_changed
 
-        balance_changed.connect(on_balance_changed, dispatch_uid="risk-collateral")
+        balances_changed.connect(on_balances_changed, dispatch_uid="risk-collateral")

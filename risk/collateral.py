@@ -1,8 +1,9 @@
 """Collateral of each account in the pre-trade check's live state: the account's available
 balance in the custody ledger (client liability, in the quote asset), in micro-units.
 
-Custody knows nothing of risk: it sends ``custody.signals.balance_changed`` after a
-commit, and this module mirrors the new figure into the account's risk hash.
+Custody knows nothing of risk: it sends ``custody.signals.balances_changed`` after each
+committed batch with every client's new available balance, and this module mirrors them into
+the accounts' risk hashes, adding each account's own margin holds (one query per batch).
 """
 
 from __future__ import annotations
@@ -30,6 +31,26 @@ def to_micro(amount: Decimal) -> int:
 
 def set_collateral(account_id: str, amount: Decimal, client: redis.Redis | None = None) -> None:
     (client or get_redis()).hset(atomic.risk_key(account_id), "collateral", to_micro(amount))
+
+
+def mirror(balances) -> int:
+    """Mirror a batch's new client balances (``ClientBalanceChange``) in the quote asset."""
+    from custody.selectors import margin_held
+
+    asset = quote_asset()
+    mine = [change for change in balances if change.asset == asset]
+    if not mine:
+        return 0
+    available = {change.account_id: change.available for change in mine}
+    # Only an account with pending debits can hold margin: most batches need no query.
+    reserving = [change.account_id for change in mine if change.reserved]
+    held = margin_held(asset=asset, account_ids=reserving) if reserving else {}
+    scale = Decimal(10) ** ASSETS[asset].scale
+    pipe = get_redis().pipeline(transaction=False)
+    for account_id, minor in available.items():
+        set_collateral(account_id, Decimal(minor + held.get(account_id, 0)) / scale, client=pipe)
+    pipe.execute()
+    return len(available)
 
 
 def available_balances() -> dict[str, Decimal]:

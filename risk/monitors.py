@@ -140,7 +140,7 @@ def watch_positions(*, now: datetime) -> int:
     cap, before any session fraction). Scans the accounts' live state in Redis."""
     from . import market
 
-    snapshot = holder.current()
+    snapshot = holder.verified()
     caps: dict[str, int] = {}
     for symbol, terms in snapshot.instruments.items():
         view = market.market_view(symbol, now)

@@ -113,7 +113,7 @@ def sweep(now: datetime | None = None) -> SweepReport:
     try:
         now = now or clock.now()
         controller = live_controller()
-        snapshot = market_snapshot.current()
+        snapshot = market_snapshot.verified()
         symbols = sorted(snapshot.instruments)
         halt = controller.market_wide_halt(now)
         affected = set(snapshot.subject_to_market_wide()) if halt is not None else set()

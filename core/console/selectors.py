@@ -161,12 +161,14 @@ def market_board(now: datetime | None = None) -> MarketBoard:
     """Every instrument with its live state (``risk.market``: one Redis round trip for all).
     If the live state cannot be read the board still lists the instruments and says why,
     rather than failing the dashboard."""
+    from risk import market_snapshot
     from risk.market import live_controller
     from risk.models import Instrument
 
     now = now or clock.now()
     instruments = list(Instrument.objects.order_by("symbol").values_list("symbol", "product_class"))
     try:
+        market_snapshot.verified()
         views = {
             view.symbol: view
             for view in live_controller().views([symbol for symbol, _ in instruments], now)

@@ -34,6 +34,7 @@ from core import clock
 from core.errors import ServiceUnavailable, ValidationFailed
 from core.hot_api import HotApiView
 from core.policy import SnapshotUnavailable
+from risk import market_snapshot
 from risk.api.serializers import MarketStateSerializer, parse_positive_decimal
 from risk.market import UnknownInstrument, live_controller
 from risk.market_store import MarketContention
@@ -175,6 +176,7 @@ class TicksView(HotApiView):
             raise ValidationFailed(
                 "ticks: too many", fields={"ticks": [f"At most {max_batch()} ticks per batch."]}
             )
+        market_snapshot.verified()  # read-your-writes: instruments and session parameters
         controller = live_controller()
         checked: dict[str, bool] = {}
 

@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 from core import clock
 from core.errors import NotFound, ServiceUnavailable
 from core.policy import SnapshotUnavailable
-from risk import halts, kill_switches, selectors, services
+from risk import halts, kill_switches, market_snapshot, selectors, services
 from risk.api.serializers import (
     CorporateActionSerializer,
     InstrumentSerializer,
@@ -46,6 +46,7 @@ def market_store():
 
 def market_state(symbol: str) -> dict:
     with market_store():
+        market_snapshot.verified()  # read-your-writes: as new as every acknowledged change
         return live_controller().view(symbol, clock.now()).to_contract()
 
 

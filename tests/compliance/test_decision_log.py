@@ -106,9 +106,7 @@ def test_a_drain_that_dies_after_committing_is_not_duplicated(redis_conn):
     """Read and stored but never acknowledged: claimed and stored again, ignored by id."""
     fill_stream(redis_conn, 300)
     ensure_group(redis_conn, STREAM, GROUP)
-    entries = redis_conn.xreadgroup(
-        GROUP, "dead-consumer", {STREAM: ">"}, count=300
-    )[0][1]
+    entries = redis_conn.xreadgroup(GROUP, "dead-consumer", {STREAM: ">"}, count=300)[0][1]
     AccessDecision.objects.bulk_create(
         [decision_log._row(orjson.loads(fields[b"d"])) for _, fields in entries]
     )

@@ -148,18 +148,20 @@ def test_an_unfilled_reservation_lapses_and_the_sweep_records_it():
 # --- signals -------------------------------------------------------------------------------
 
 
-def test_balance_changed_is_sent_after_the_commit(received, django_capture_on_commit_callbacks):
-    calls = received(signals.balance_changed)
+def test_balances_changed_is_sent_after_the_commit_with_the_new_balance(
+    received, django_capture_on_commit_callbacks
+):
+    calls = received(signals.balances_changed)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         fund()
         assert calls == []
     for callback in callbacks:
         callback()
-    assert calls == [{"account_id": "acc-1", "asset": "USDC"}]
+    assert calls == [{"balances": [signals.ClientBalanceChange("acc-1", "USDC", 1_000_000, 0)]}]
 
 
 def test_a_refusal_sends_nothing(received, django_capture_on_commit_callbacks):
-    calls = received(signals.balance_changed)
+    calls = received(signals.balances_changed)
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(services.TransferRefused):
         services.withdraw(
             id="w-1", account_id="acc-1", asset="USDC", amount=1, custody_wallet="wallet-a"
