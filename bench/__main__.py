@@ -1,8 +1,8 @@
 """``make bench``: run every benchmark module, print one table, write it to bench/results/.
 
 Each module ``bench/bench_*.py`` exposes ``run(quick: bool) -> list[dict]`` with keys
-``name``, ``median_us``, ``p99_us``, ``n``, ``note`` (and optionally ``ops_per_s`` or
-``seconds``). A same-run baseline is one of the rows of each module, named in its note.
+``name``, ``median_us``, ``p99_us``, ``n``, ``note`` (and optionally ``ops_per_s``,
+``seconds`` or ``bytes``). A same-run baseline is one of the rows of each module, named in its note.
 ``BENCH_QUICK=1`` runs smaller sizes; ``python -m bench NAME ...`` runs only those modules.
 """
 
@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-COLUMNS = ["name", "median_us", "p99_us", "ops_per_s", "seconds", "n", "note"]
+COLUMNS = ["name", "median_us", "p99_us", "ops_per_s", "seconds", "bytes", "n", "note"]
 
 
 def _cell(value) -> str:

@@ -23,7 +23,13 @@ def per_call(call: Callable[[], object], *, n: int, warmup: int = 1000) -> dict:
         started = clock()
         call()
         samples.append(clock() - started)
-    samples.sort()
+    return {**summary(samples), "n": n}
+
+
+def summary(samples: list[int]) -> dict:
+    """Median and p99 (nearest rank) in µs of per-call nanosecond samples."""
+    samples = sorted(samples)
+    n = len(samples)
     middle = n // 2
     median_ns = (
         Decimal(samples[middle]) if n % 2 else Decimal(samples[middle - 1] + samples[middle]) / 2

@@ -53,7 +53,11 @@ def start(data_dir: Path, port: int, *, persistent: bool = True) -> subprocess.P
         "--loglevel",
         "warning",
     ]
-    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # Its own session: a Ctrl-C in the terminal reaches only the supervisor, which stops
+    # Redis last, after everything that still writes to it.
+    process = subprocess.Popen(
+        args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+    )
     url = f"redis://127.0.0.1:{port}/0"
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:

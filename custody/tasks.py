@@ -9,12 +9,14 @@ from core import clock
 from . import checkpoints, publication, writer
 
 
-@shared_task(acks_late=True, ignore_result=True, time_limit=30)
+# A task with its own time_limit names its soft_time_limit too: the settings' default soft
+# limit (540 s) above a shorter hard limit makes Celery refuse to enqueue it at all.
+@shared_task(acks_late=True, ignore_result=True, time_limit=30, soft_time_limit=25)
 def realtime_expire_pending_transfers() -> int:
     return writer.expire_pending_transfers(now=clock.now())
 
 
-@shared_task(acks_late=True, ignore_result=True, time_limit=60)
+@shared_task(acks_late=True, ignore_result=True, time_limit=60, soft_time_limit=50)
 def checkpoint_ledger() -> int | None:
     checkpoint = checkpoints.checkpoint_ledger(now=clock.now())
     return None if checkpoint is None else checkpoint.seq

@@ -185,6 +185,16 @@ def _skeleton(
     }
 
 
+REPLAYED = (
+    "order_id",
+    "reasons",
+    "unless_reducing",
+    "reservation",
+    "policy_version",
+    "evaluated_at",
+)
+"""What a repeat of an order is answered from (``render``); the drained record has it all."""
+
 ATTEMPTS = 4
 """Checks of one order when the policy moved meanwhile; beyond that, fail closed."""
 
@@ -382,6 +392,7 @@ class _Batch:
                         instruments,
                         sessions,
                         self.compliance.profiles.seq(order.account_id),
+                        orjson.dumps({name: item.skeleton[name] for name in REPLAYED}),
                     ],
                     client=pipe,
                 )

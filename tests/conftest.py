@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+pytest_plugins = ["tests.ci_rules"]
+
 
 @pytest.fixture(autouse=True)
 def _fresh_key_cache():

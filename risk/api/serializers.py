@@ -131,8 +131,10 @@ class InstrumentSerializer(StrictSerializer):
     state = MarketStateSerializer(read_only=True, allow_null=True)
 
     def validate(self, attrs):
-        """Tick and lot consistency: quantities are whole lots, leverage at least 1x, one
-        order no bigger than the position it could open, the index on the NYSE calendar."""
+        """Tick and lot consistency: quantities are whole lots, leverage at least 1x, the
+        index on the NYSE calendar. Caps, tick and lot are positive (the fields refuse zero).
+        A per-order notional above the position cap is allowed: an order may close a
+        position and open one the other way, up to twice the position cap."""
         errors: dict[str, list[str]] = {}
         lot = attrs["lot_size"]
         for name in ("max_order_quantity", "open_interest_cap"):
@@ -140,8 +142,6 @@ class InstrumentSerializer(StrictSerializer):
                 errors[name] = [f"Must be a whole number of lots ({plain(lot)})."]
         if attrs["max_leverage"] < 1:
             errors["max_leverage"] = ["Must be at least 1."]
-        if attrs["max_order_notional"] > attrs["max_position_notional"]:
-            errors["max_order_notional"] = ["Must not exceed max_position_notional."]
         if attrs["is_market_index"] and (
             attrs["calendar"] != XNYS or attrs["product_class"] not in EQUITY_LIKE_PRODUCT_CLASSES
         ):

@@ -13,7 +13,8 @@
 --       12 rate_interval_ms, 13 rate_burst, 14 expires_ms, 15 record json,
 --       16 open_interest ("ok" | "held" | "exceeded" | "none"), 17 idempotency window ms,
 --       18 account id, 19 the account's key prefix, 20..22 the rules, instruments and
---       sessions versions the stateless stage used, 23 the account's facts version used
+--       sessions versions the stateless stage used, 23 the account's facts version used,
+--       24 the answer's parts kept for a repeat of the order (a subset of the record)
 -- Returns: {status, decision, codes, reduces, stored record or announced versions}
 --   status: new | duplicate | conflict | unsynced | unpublished | stale
 
@@ -25,7 +26,7 @@ local lots, margin, max_lots = tonumber(ARGV[6]), tonumber(ARGV[7]), tonumber(AR
 local must_reduce, reduce_only, stateless_reject = ARGV[9] == '1', ARGV[10] == '1', ARGV[11] == '1'
 local interval, burst, expires_at = tonumber(ARGV[12]), tonumber(ARGV[13]), tonumber(ARGV[14])
 local record, open_interest, window = ARGV[15], ARGV[16], tonumber(ARGV[17])
-local account, prefix = ARGV[18], ARGV[19]
+local account, prefix, replay = ARGV[18], ARGV[19], ARGV[24]
 
 if redis.call('EXISTS', synced) == 0 then
   return {'unsynced', 'reject', '', '0', ''}
@@ -102,7 +103,7 @@ local code_list = table.concat(codes, ',')
 local reduces_flag = reduces and 1 or 0
 local o = {
   fp = fingerprint, decision = decision, codes = code_list, reduces = reduces_flag,
-  record = record, inst = instrument, side = side, lots = int(lots),
+  record = replay, inst = instrument, side = side, lots = int(lots),
   open_lots = '0', margin_left = '0', filled_lots = '0', state = 'rejected',
   expires = int(expires_at), idem = int(now + window),
 }

@@ -6,7 +6,7 @@ from tests.api import live
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    instance = live.start(tmp_path_factory.mktemp("live"), settings.REDIS_URL)
+    instance = live.start(tmp_path_factory.mktemp("live"), live.own_redis(settings.REDIS_URL))
     yield instance
     live.stop(instance)
 

@@ -64,6 +64,19 @@ class LiveServer:
         return result.stdout
 
 
+LIVE_REDIS_DB = 10
+
+
+def own_redis(url: str, db: int = LIVE_REDIS_DB) -> str:
+    """A logical database of the test Redis for a live server alone, flushed: the tests'
+    own fixtures flush database 9, and must never wipe a running server's state."""
+    import redis
+
+    own = url.rsplit("/", 1)[0] + f"/{db}"
+    redis.Redis.from_url(own).flushdb()
+    return own
+
+
 def restart(server: LiveServer, workers: int = 2, threads: int = 4) -> LiveServer:
     """A new server process on the same database and Redis (the old one must be stopped)."""
     return _serve(server.env, workers, threads)

@@ -86,11 +86,8 @@ beat runs; the live server here runs no beat)."""
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    from core.redis_client import get_redis
-
-    get_redis().flushdb()  # market state and policy version of an earlier run
     var_dir = tmp_path_factory.mktemp("console-live")
-    server = live.start(var_dir, settings.REDIS_URL, workers=1, threads=4)
+    server = live.start(var_dir, live.own_redis(settings.REDIS_URL), workers=1, threads=4)
     try:
         server.manage("load_demo_data")
         credentials = json.loads((var_dir / "demo-credentials.json").read_text())

@@ -1,5 +1,6 @@
 """The audit chain: intact chains verify; every kind of tampering is caught and named."""
 
+from datetime import timedelta
 from io import StringIO
 
 import pytest
@@ -152,14 +153,37 @@ def test_checkpoint_command_signs_the_head():
 @given(
     count=st.integers(min_value=1, max_value=9),
     data=st.data(),
-    field=st.sampled_from(["actor", "action", "object_type", "object_id", "before", "after"]),
+    field=st.sampled_from(["actor", "action", "object_type", "object_id", "before", "after", "at"]),
 )
 def test_any_single_field_edit_is_detected(count, data, field):
     AuditEntry.objects.all().delete()
     AuditCheckpoint.objects.all().delete()
     write_entries(count)
     seq = data.draw(st.integers(min_value=1, max_value=count))
-    new_value = {"tampered": True} if field in ("before", "after") else "tampered"
+    if field == "at":  # a back-dated entry: the time is hashed too
+        entry = AuditEntry.objects.get(seq=seq)
+        new_value = entry.at - timedelta(minutes=5)
+    else:
+        new_value = {"tampered": True} if field in ("before", "after") else "tampered"
     AuditEntry.objects.filter(seq=seq).update(**{field: new_value})
     report = audit.verify_chain()
     assert not report.ok and report.first_bad_seq == seq
+
+
+def test_a_renumbered_entry_is_caught():
+    """Moving an entry to another place in the sequence (a gap closed after a deletion, or
+    a number changed) breaks the chain even when the hashes are left as they were."""
+    write_entries(6)
+    AuditEntry.objects.filter(seq=6).delete()
+    AuditEntry.objects.filter(seq=5).update(seq=7)
+    report = audit.verify_chain()
+    assert not report.ok and report.first_bad_seq == 7
+
+
+def test_a_sequence_number_swap_is_caught():
+    write_entries(6)
+    AuditEntry.objects.filter(seq=3).update(seq=100)
+    AuditEntry.objects.filter(seq=4).update(seq=3)
+    AuditEntry.objects.filter(seq=100).update(seq=4)
+    report = audit.verify_chain()
+    assert not report.ok and report.first_bad_seq == 3

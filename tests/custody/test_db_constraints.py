@@ -60,6 +60,16 @@ def refused(**changes) -> None:
             id="custody_wallet_sends_more_than_it_holds",
         ),
         pytest.param(
+            "wallet_over_reserved",
+            {"id": WALLET, "credits_pending": F("debits_posted") + 1},
+            id="custody_wallet_reserves_more_than_it_holds",
+        ),
+        pytest.param(
+            "wallet_flag_removed",
+            {"id": WALLET, "credits_must_not_exceed_debits": False},
+            id="a_custody_wallet_cannot_lose_its_flag",
+        ),
+        pytest.param(
             "negative_counter",
             {"id": ALICE, "credits_pending": -1},
             id="counters_never_negative",

@@ -76,6 +76,7 @@ def place(
             0,
             0,
             0,
+            orjson.dumps({"order_id": order_id}),
         ],
         client=client or get_redis(),
     )
@@ -261,3 +262,78 @@ def test_reserved_plus_filled_never_exceeds_the_limit(redis_conn, steps):
     state = risk(redis_conn, account_id)
     assert state.get("rb:AAPL-PERP", 0) == 0 and state.get("rs:AAPL-PERP", 0) == 0
     assert state.get("m_res", 0) == 0
+
+
+def test_used_margin_counts_against_new_orders(redis_conn, account):
+    """Margin a filled position uses is not available to the next order (issue 12: the
+    check passed with ``- used`` dropped from account_step.lua)."""
+    place(account, "o1", "buy", 10, margin=600_000_000)
+    fill(account, "o1", "f1", 10)
+    state = risk(redis_conn, account)
+    assert (state["m_used"], state["m_res"]) == (600_000_000, 0)
+    # Collateral 1,000; 600 used: an order needing 500 does not fit, one needing 400 does.
+    assert "INSUFFICIENT_MARGIN" in place(account, "o2", "buy", 1, margin=500_000_000).codes
+    assert place(account, "o3", "buy", 1, margin=400_000_000).decision == "accept"
+
+
+def open_orders(redis_conn, account_id) -> list[dict]:
+    ids = redis_conn.zrange(atomic.open_orders_key(account_id), 0, -1)
+    found = [redis_conn.get(atomic.order_key(account_id, i.decode())) for i in ids]
+    return [orjson.loads(raw) for raw in found if raw]
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    steps=st.lists(
+        st.tuples(
+            st.sampled_from(["place", "place", "fill", "cancel", "wait"]),
+            st.sampled_from(["buy", "sell"]),
+            st.integers(min_value=1, max_value=30),
+            st.integers(min_value=0, max_value=9),
+            st.integers(min_value=0, max_value=50_000_000),
+        ),
+        max_size=40,
+    )
+)
+def test_reservations_equal_the_sum_over_open_orders(redis_conn, steps):
+    """After any sequence of checks, fills, cancels and expiries, what the account holds
+    reserved (lots per side, margin) is exactly the sum over its open orders, used margin
+    is what the fills charged net of releases, and nothing is left once all are gone."""
+    redis_conn.flushdb()
+    account_id = "acc-p"
+    ready(redis_conn, account_id)
+    redis_conn.hset(atomic.risk_key(account_id), "collateral", 10**12)
+    now, placed = 1_000_000, []
+    for action, side, lots, which, margin in steps:
+        if action == "place":
+            order_id = f"o{len(placed)}"
+            place(account_id, order_id, side, lots, margin=margin, now=now, expires=now + 30_000)
+            placed.append(order_id)
+        elif action == "wait":
+            now += 10_000  # some orders lapse; the next check releases them
+            place(account_id, f"w{now}", side, lots, margin=margin, now=now, expires=now + 30_000)
+        elif placed and action == "fill":
+            fill(account_id, placed[which % len(placed)], f"f{now}-{which}-{lots}", lots, now=now)
+        elif placed:
+            cancel(account_id, placed[which % len(placed)], now=now)
+        state = risk(redis_conn, account_id)
+        live = [o for o in open_orders(redis_conn, account_id) if o["state"] == "open"]
+        for prefix, order_side in (("rb:", "buy"), ("rs:", "sell")):
+            held = sum(int(o["open_lots"]) for o in live if o["side"] == order_side)
+            assert state.get(prefix + INSTRUMENT, 0) == held
+        assert state.get("m_res", 0) == sum(int(o["margin_left"]) for o in live)
+        assert all(int(o["expires"]) > now - 10_000 for o in live)  # lapsed ones released
+        assert state.get("m_used", 0) == state.get("mu:" + INSTRUMENT, 0) >= 0
+    # Everything lapses: the sweeper releases the rest; the account holds nothing.
+    orders_released = atomic.script("expire_orders")(
+        keys=[atomic.expiry_key(account_bucket(account_id))],
+        args=[now + 10**9, 10_000, atomic.bucket_prefix(account_bucket(account_id))],
+        client=redis_conn,
+    )
+    assert orders_released >= 0
+    state = risk(redis_conn, account_id)
+    assert state.get("rb:" + INSTRUMENT, 0) == state.get("rs:" + INSTRUMENT, 0) == 0
+    assert state.get("m_res", 0) == 0
+    assert open_orders(redis_conn, account_id) == []

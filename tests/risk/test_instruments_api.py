@@ -81,11 +81,10 @@ INVALID_ROWS = [
         "open_interest_cap",
     ),
     ("eleven decimal places", {"tick_size": "0.00000000001"}, "tick_size"),
-    (
-        "order notional above the position cap",
-        {"max_order_notional": "6000000"},
-        "max_order_notional",
-    ),
+    ("order notional zero", {"max_order_notional": "0"}, "max_order_notional"),
+    ("position cap negative", {"max_position_notional": "-1"}, "max_position_notional"),
+    ("open interest cap zero", {"open_interest_cap": "0"}, "open_interest_cap"),
+    ("lot size zero", {"lot_size": "0"}, "lot_size"),
     ("market index on 24x7", {"is_market_index": True, "calendar": "24x7"}, "is_market_index"),
     ("market index as a string", {"is_market_index": "true"}, "is_market_index"),
     ("underlying missing", {"underlying": None}, "underlying"),
@@ -106,6 +105,14 @@ def test_invalid_fields_are_400_with_field_errors(api, ref_key, redis_conn, chan
     error = response.json()["error"]
     assert error["code"] == "VALIDATION_ERROR" and field in error["fields"]
     assert not Instrument.objects.filter(symbol="AAPL-PERP").exists()
+
+
+def test_an_order_cap_above_the_position_cap_is_accepted(api, ref_key, redis_conn):
+    """An order may close a position and open the opposite one: up to twice the position
+    cap can be meant (issue 12: this was refused)."""
+    response = put(api, ref_key, "AAPL-PERP", {**GOOD, "max_order_notional": "10000000"})
+    assert response.status_code == 201, response.json()
+    assert response.json()["max_order_notional"] == "10000000"
 
 
 def test_at_most_one_market_index(api, ref_key, redis_conn):

@@ -20,7 +20,10 @@ EMBEDDED_REDIS_PORT = int(os.environ.get("EMBEDDED_REDIS_PORT", "6390"))
 
 
 def _interrupt(signum, frame):
-    """SIGTERM stops the stack the same way Ctrl-C does."""
+    """SIGTERM stops the stack the same way Ctrl-C does; further signals while stopping
+    (make passes its own on) do not interrupt the orderly stop."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     raise KeyboardInterrupt
 
 
@@ -35,6 +38,9 @@ class Command(BaseCommand):
         self.children: list[tuple[str, subprocess.Popen]] = []
         signal.signal(signal.SIGTERM, _interrupt)
         try:
+            # Every configuration starts from a fresh clone: the SQLite file, the signing
+            # key, static files and beat's pid live here whichever Redis is used.
+            settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
             env = self._redis_environment()
             call_command("migrate", interactive=False, verbosity=0)
             call_command("collectstatic", interactive=False, verbosity=0)
@@ -129,7 +135,12 @@ class Command(BaseCommand):
             ],
         }
         for name, command in commands.items():
-            self.children.append((name, subprocess.Popen(command, env=env, cwd=settings.BASE_DIR)))
+            # Each child in its own session: Ctrl-C reaches this supervisor only, which stops
+            # them in order (web first, workers and beat, Redis last) instead of all at once.
+            process = subprocess.Popen(
+                command, env=env, cwd=settings.BASE_DIR, start_new_session=True
+            )
+            self.children.append((name, process))
 
     def _supervise(self) -> None:
         while True:
@@ -141,13 +152,18 @@ class Command(BaseCommand):
             time.sleep(0.5)
 
     def _stop_all(self) -> None:
-        for _, process in reversed(self.children):
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 15
-        for name, process in reversed(self.children):
-            try:
-                process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                self.stderr.write(f"{name} did not stop in time; killing it")
-                process.kill()
+        """Web, workers and beat first (a worker finishes the task it is running); the
+        embedded Redis only once nothing that writes to it is left."""
+        services = [(name, p) for name, p in self.children if name != "redis"]
+        redis = [(name, p) for name, p in self.children if name == "redis"]
+        for group in (services, redis):
+            for _, process in group:
+                if process.poll() is None:
+                    process.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + 15
+            for name, process in group:
+                try:
+                    process.wait(timeout=max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    self.stderr.write(f"{name} did not stop in time; killing it")
+                    process.kill()

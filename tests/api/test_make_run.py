@@ -1,0 +1,143 @@
+"""``make run`` as a new user runs it, for every configuration the README documents: a var
+directory that does not exist yet, the embedded Redis or an external one, SQLite or
+PostgreSQL. Each must migrate, load the demo, serve ``/readyz`` and answer the contract with
+the printed key, then stop on SIGTERM. (Issue 12: with ``REDIS_URL`` set, ``migrate``
+crashed with "unable to open database file" because ``var/`` was only made on the
+embedded-Redis path.)"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import redis as redis_py
+from django.conf import settings
+
+from core import embedded_redis
+
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = [pytest.mark.live_server_process, pytest.mark.once]
+
+
+def _get(url: str, key: str | None = None):
+    request = urllib.request.Request(url)  # noqa: S310 (our own server on loopback)
+    if key:
+        request.add_header("Authorization", f"Api-Key {key}")
+    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+        return response.status, json.loads(response.read())
+
+
+def _external_redis() -> str:
+    """A logical database of the test Redis of its own, flushed before and after."""
+    url = settings.REDIS_URL.rsplit("/", 1)[0] + "/12"
+    redis_py.Redis.from_url(url).flushdb()
+    return url
+
+
+def _postgres_url(tmp_path) -> str | None:
+    return os.environ.get("TEST_POSTGRES_URL")
+
+
+def _make_run(var_dir: Path, extra: dict[str, str]) -> tuple[subprocess.Popen, int]:
+    port = embedded_redis.free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+    env.update(
+        DJANGO_SETTINGS_MODULE="settings.dev",
+        GATEHOUSE_VAR_DIR=str(var_dir),
+        PORT=str(port),
+        EMBEDDED_REDIS_PORT=str(embedded_redis.free_port()),
+        WEB_WORKERS="2",
+        WEB_THREADS="2",
+        **extra,
+    )
+    env.pop("SIGNING_KEY_FILE", None)
+    process = subprocess.Popen(
+        ["make", "-s", "run"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        text=True,
+    )
+    return process, port
+
+
+def _wait_ready(process: subprocess.Popen, port: int, seconds: float = 180) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(
+                f"make run exited with {process.returncode}:\n{process.stdout.read()}"
+            )
+        try:
+            if _get(f"http://127.0.0.1:{port}/readyz")[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError("make run did not become ready")
+
+
+def _stop(process: subprocess.Popen) -> str:
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        output, _ = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        output, _ = process.communicate()
+    return output
+
+
+CONFIGURATIONS = ["embedded-redis", "external-redis", "external-redis-postgresql"]
+
+
+@pytest.mark.parametrize("configuration", CONFIGURATIONS)
+def test_make_run_starts_from_a_fresh_var_directory(tmp_path, configuration):
+    var_dir = tmp_path / "not-yet" / "var"  # does not exist: a fresh clone has no var/
+    extra: dict[str, str] = {}
+    if configuration != "embedded-redis":
+        extra["REDIS_URL"] = _external_redis()
+    database = None
+    if configuration.endswith("postgresql"):
+        admin = os.environ.get("TEST_POSTGRES_URL") or settings.DATABASES["default"].get("NAME")
+        assert os.environ.get("TEST_POSTGRES_URL"), "set TEST_POSTGRES_URL (CI does)"
+        import psycopg
+
+        database = f"gatehouse_make_run_{os.getpid()}"
+        with psycopg.connect(
+            admin.replace("postgres://", "postgresql://", 1), autocommit=True
+        ) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{database}"')
+            c.execute(f'CREATE DATABASE "{database}"')
+        extra["DATABASE_URL"] = admin.rsplit("/", 1)[0] + "/" + database
+    process, port = _make_run(var_dir, extra)
+    try:
+        _wait_ready(process, port)
+        credentials = json.loads((var_dir / "demo-credentials.json").read_text())
+        base = f"http://127.0.0.1:{port}"
+        status, whoami = _get(f"{base}/api/v1/auth/whoami", credentials["api_key"])
+        assert status == 200 and "pretrade" in whoami["scopes"]
+        status, account = _get(f"{base}/api/v1/accounts/acc-sg", credentials["api_key"])
+        assert status == 200 and account["residence_country"] == "SG"
+    finally:
+        output = _stop(process)
+        if extra.get("REDIS_URL"):
+            redis_py.Redis.from_url(extra["REDIS_URL"]).flushdb()
+        if database:
+            import psycopg
+
+            admin = os.environ["TEST_POSTGRES_URL"]
+            with psycopg.connect(
+                admin.replace("postgres://", "postgresql://", 1), autocommit=True
+            ) as c:
+                c.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    where = output.find("Traceback")
+    assert where < 0, output[max(0, where - 500) : where + 2500]
