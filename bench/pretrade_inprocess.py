@@ -38,6 +38,9 @@ def main(quick: bool, profile: bool) -> list[dict]:
     with use_clock(ManualClock(now)):
         call_command("load_demo_data", stdout=open(os.devnull, "w"))
     resync.mark_synced()
+    import gc
+
+    gc.freeze()  # as settings/wsgi.py does once the application is loaded
     for account in ("acc-sg", "acc-hk", "acc-gb"):
         collateral.set_collateral(account, Decimal(10**9))
     n = 5_000 if quick else 50_000
