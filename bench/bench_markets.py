@@ -58,7 +58,7 @@ class _Feed:
     def __init__(
         self, symbols: list[str], start: datetime = START, step: timedelta = timedelta(seconds=1)
     ) -> None:
-        from risk.ticks import PriceTick, TickSource
+        from risk.markets.ticks import PriceTick, TickSource
 
         self.symbols = symbols
         self.start, self.step = start, step
@@ -108,9 +108,9 @@ def run(quick: bool = False) -> list[dict]:
     import redis
 
     from risk import demo
-    from risk.market import MarketController, MarketSnapshot
-    from risk.market_store import MemoryMarketStore, RedisMarketStore
-    from risk.ticks import PriceTick, TickSource
+    from risk.markets.controller import MarketController, MarketSnapshot
+    from risk.markets.store import MemoryMarketStore, RedisMarketStore
+    from risk.markets.ticks import PriceTick, TickSource
 
     n = 2_000 if quick else 20_000
     url, process = _redis()

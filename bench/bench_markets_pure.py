@@ -16,13 +16,13 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from bench.timing import row
-from risk.bands import price_band
-from risk.breakers import InstrumentBreakers, on_price, published_state
-from risk.market_state import MarketState, MarketStatus, effective_state
-from risk.oracle_health import oracle_state
-from risk.reference_price import ReferenceParameters, ReferenceState, update_reference
-from risk.sessions import DEFAULTS, SessionName, session_at
-from risk.ticks import PriceTick, TickSource
+from risk.markets.bands import price_band
+from risk.markets.breakers import InstrumentBreakers, on_price, published_state
+from risk.markets.oracle_health import oracle_state
+from risk.markets.reference_price import ReferenceParameters, ReferenceState, update_reference
+from risk.markets.sessions import DEFAULTS, SessionName, session_at
+from risk.markets.state import MarketState, MarketStatus, effective_state
+from risk.markets.ticks import PriceTick, TickSource
 
 _NEW_YORK = ZoneInfo("America/New_York")
 

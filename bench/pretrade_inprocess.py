@@ -30,8 +30,10 @@ def main(quick: bool, profile: bool) -> list[dict]:
     from compliance.snapshot import holder as compliance_holder
     from core.clock import ManualClock, use_clock
     from core.redis_client import get_hot_redis
-    from risk import collateral, pipeline, pretrade, resync
-    from risk.pretrade_snapshot import holder
+    from risk.positions import collateral, resync
+    from risk.pretrade import check as pretrade
+    from risk.pretrade import checks as pipeline
+    from risk.pretrade.terms import holder
 
     call_command("migrate", verbosity=0)
     now = datetime.now(UTC)
@@ -179,7 +181,9 @@ def _live_state_bytes(client, now, n: int) -> list[dict]:
     had left something behind."""
     import time
 
-    from risk import orders, pipeline, pretrade
+    from risk.positions import orders
+    from risk.pretrade import check as pretrade
+    from risk.pretrade import checks as pipeline
 
     def total() -> int:
         """Every key but the decision streams, which the drain empties."""
@@ -190,7 +194,7 @@ def _live_state_bytes(client, now, n: int) -> list[dict]:
         )
 
     from compliance import services
-    from risk import collateral
+    from risk.positions import collateral
 
     # An account and an instrument of their own: the structures they touch start empty.
     facts = {

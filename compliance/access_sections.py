@@ -12,9 +12,9 @@ from datetime import datetime
 from django.db.models import Case, CharField, Count, Q, Value, When
 from django.db.models.fields.json import KT
 
-from .models import AccessDecision, Alert, AlertEvent
-from .report_sections import section
-from .signals import CONTROLLING_PERSON, IP_GEOLOCATION, NATIONALITY, RESIDENCE
+from compliance.models import AccessDecision, Alert, AlertEvent
+from compliance.report_sections import section
+from compliance.signals import CONTROLLING_PERSON, IP_GEOLOCATION, NATIONALITY, RESIDENCE
 
 PRC_2026_RULES = ("prc-rwa-2026", "prc-vc-2026")
 """The rules carrying the 2026 PRC notice (银发〔2026〕42号): RWA tokenization services and

@@ -4,7 +4,7 @@ cannot be bypassed from the admin."""
 
 from django.contrib import admin
 
-from .models import (
+from compliance.models import (
     AccessDecision,
     AccountProfile,
     AccountProfileVersion,

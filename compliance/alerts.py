@@ -22,10 +22,9 @@ from datetime import UTC, datetime, timedelta
 
 from django.db import IntegrityError, transaction
 
+from compliance.models import ALERT_SEVERITIES, Alert, AlertEvent
 from core import audit, clock
 from core.errors import Conflict, NotFound, ValidationFailed
-
-from .models import ALERT_SEVERITIES, Alert, AlertEvent
 
 logger = logging.getLogger("gatehouse.alerts")
 
@@ -83,7 +82,7 @@ def _validate(*, key: str, kind: str, severity: str, title: str, detail: dict) -
 def _announce(alert_id: int) -> None:
     """Queue the notification after commit. If the broker is down the alert still exists
     and the scheduled notification sweep tells the channels later."""
-    from .tasks import notify_alert
+    from compliance.tasks import notify_alert
 
     notify_alert.delay(alert_id)
 

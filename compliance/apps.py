@@ -8,9 +8,8 @@ class ComplianceConfig(AppConfig):
     name = "compliance"
 
     def ready(self) -> None:
+        from compliance import custody_alerts, snapshot
         from core import policy
-
-        from . import custody_alerts, snapshot
 
         custody_alerts.connect()
         policy.register_account_versions(snapshot.account_versions)

@@ -3,9 +3,8 @@ compliance): reconciliation breaks, segregation shortfalls and large withdrawals
 
 from __future__ import annotations
 
+from compliance.alerts import raise_alert
 from core import clock
-
-from .alerts import raise_alert
 
 
 def on_reconciliation_break(

@@ -16,10 +16,9 @@ from datetime import datetime
 import orjson
 from django.db import transaction
 
+from compliance.models import AccessDecision
 from core import streams
 from core.redis_client import ACCOUNT_BUCKETS, account_bucket, bucket_key, get_redis
-
-from .models import AccessDecision
 
 
 def stream(bucket: int) -> str:

@@ -22,15 +22,14 @@ import redis
 from django.conf import settings
 from django.db import DatabaseError
 
+from compliance import decision_log, geoip
+from compliance.access import decide
+from compliance.snapshot import ComplianceSnapshot, holder
 from core import policy
 from core.clock import isoformat_z
 from core.policy import SnapshotUnavailable
 from core.redis_client import get_hot_redis
 from core.scripts import Script, text
-
-from . import decision_log, geoip
-from .access import decide
-from .snapshot import ComplianceSnapshot, holder
 
 logger = logging.getLogger("gatehouse.access")
 

@@ -28,10 +28,9 @@ from django.db.models import Count
 from django.db.models.fields.json import KT
 from django.utils.module_loading import module_has_submodule
 
+from compliance.alerts import raise_alert
+from compliance.models import AccessDecision
 from core import audit
-
-from .alerts import raise_alert
-from .models import AccessDecision
 
 logger = logging.getLogger("gatehouse.monitors")
 

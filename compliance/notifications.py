@@ -30,11 +30,10 @@ from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import Q
 
+from compliance.alerts import severity_rank
+from compliance.models import Alert, AlertDelivery
 from core import signing
 from core.clock import isoformat_z
-
-from .alerts import severity_rank
-from .models import Alert, AlertDelivery
 
 logger = logging.getLogger("gatehouse.notifications")
 

@@ -16,11 +16,10 @@ from pathlib import Path
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from compliance.models import Report
+from compliance.report_files import FORMAT, MANIFEST, SIGNATURE
+from compliance.reports import reports_root
 from core import signing
-
-from .models import Report
-from .report_files import FORMAT, MANIFEST, SIGNATURE
-from .reports import reports_root
 
 
 @dataclass(frozen=True, slots=True)

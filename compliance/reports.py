@@ -25,13 +25,12 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 
+from compliance import report_files
+from compliance.models import REPORT_KINDS, Report, ReportFile
+from compliance.report_files import MANIFEST, SIGNATURE, RenderedFile
+from compliance.report_sections import sections_for
 from core import audit, signing
 from core.errors import Conflict, NotFound, ValidationFailed
-
-from . import report_files
-from .models import REPORT_KINDS, Report, ReportFile
-from .report_files import MANIFEST, SIGNATURE, RenderedFile
-from .report_sections import sections_for
 
 PERIOD_LENGTH = {"daily": timedelta(days=1)}
 DEFAULT_GRACE = timedelta(minutes=5)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .models import AccessDecision, AccountProfile, AccountProfileVersion, RuleRevision
+from compliance.models import AccessDecision, AccountProfile, AccountProfileVersion, RuleRevision
 
 
 def account_profile(account_id: str) -> AccountProfile | None:

@@ -9,11 +9,10 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import Max
 
+from compliance.models import AccountProfile, AccountProfileVersion, RulebookVersion, RuleRevision
+from compliance.rulebook import Rule
 from core import audit, clock, policy
 from core.errors import Conflict, GatehouseError, NotFound, ValidationFailed
-
-from .models import AccountProfile, AccountProfileVersion, RulebookVersion, RuleRevision
-from .rulebook import Rule
 
 PROFILE_FIELDS = (
     "residence_country",

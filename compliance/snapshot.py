@@ -16,13 +16,12 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from compliance.access import SignalDefaults
+from compliance.models import AccountProfile, RulebookVersion, RuleRevision
+from compliance.rulebook import CompiledRulebook, compile_rulebook
+from compliance.signals import ProfileFacts
 from core import policy
 from core.policy import SnapshotHolder, SnapshotUnavailable
-
-from .access import SignalDefaults
-from .models import AccountProfile, RulebookVersion, RuleRevision
-from .rulebook import CompiledRulebook, compile_rulebook
-from .signals import ProfileFacts
 
 
 def profile_facts_of(row: AccountProfile) -> ProfileFacts:
@@ -97,7 +96,7 @@ class ComplianceSnapshot:
 
 
 def _rulebook(version: RulebookVersion | None) -> CompiledRulebook:
-    from .services import rule_of
+    from compliance.services import rule_of
 
     label = f"rb{version.version}" if version else "rb0"
     revisions = version.revisions.all() if version else RuleRevision.objects.none()

@@ -6,9 +6,8 @@ from celery import shared_task
 from django.db import DatabaseError
 from redis import RedisError
 
+from compliance import decision_log, monitors, notifications, reports
 from core import clock
-
-from . import decision_log, monitors, notifications, reports
 
 
 @shared_task(acks_late=True, ignore_result=True, soft_time_limit=25, time_limit=30)

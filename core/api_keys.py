@@ -18,9 +18,9 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 
-from . import audit, clock
-from .errors import Conflict, NotFound, ValidationFailed
-from .models import SCOPES, ApiKey
+from core import audit, clock
+from core.errors import Conflict, NotFound, ValidationFailed
+from core.models import SCOPES, ApiKey
 
 KEY_PREFIX = "gh_"
 LAST_USED_RESOLUTION = timedelta(seconds=60)

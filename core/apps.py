@@ -9,4 +9,4 @@ class CoreConfig(AppConfig):
     verbose_name = "Gatehouse core"
 
     def ready(self) -> None:
-        from . import schema  # noqa: F401  (registers the OpenAPI auth extension)
+        from core import schema  # noqa: F401  (registers the OpenAPI auth extension)

@@ -19,8 +19,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.conf import settings
 from django.db import transaction
 
-from . import clock, locks, signing
-from .models import AuditCheckpoint, AuditEntry
+from core import clock, locks, signing
+from core.models import AuditCheckpoint, AuditEntry
 
 GENESIS_HASH = "0" * 64
 ENCODING_VERSION = 1

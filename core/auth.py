@@ -10,7 +10,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 
-from . import api_keys
+from core import api_keys
 
 KEYWORD = "Api-Key"
 

@@ -12,8 +12,8 @@ from django.db import connection
 from django.http import HttpResponse
 from django.views.decorators.http import require_GET
 
-from . import redis_client
-from .errors import json_error
+from core import redis_client
+from core.errors import json_error
 
 
 def _database() -> None:

@@ -17,9 +17,9 @@ from django.http import HttpRequest, HttpResponse
 from rest_framework import exceptions as drf
 from rest_framework.views import APIView
 
-from .api_keys import ApiPrincipal
-from .auth import principal_from_header
-from .errors import GatehouseError, json_error
+from core.api_keys import ApiPrincipal
+from core.auth import principal_from_header
+from core.errors import GatehouseError, json_error
 
 _AT_PATH = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
 _NAMED = re.compile(r"(missing required field|unknown field) `(?P<name>[^`]+)`")

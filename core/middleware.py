@@ -8,7 +8,7 @@ import logging
 
 from django.db import transaction
 
-from .errors import GatehouseError, json_error
+from core.errors import GatehouseError, json_error
 
 logger = logging.getLogger("gatehouse.errors")
 

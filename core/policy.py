@@ -39,9 +39,9 @@ import redis
 from django.db import transaction
 from django.db.models import F
 
-from .errors import GatehouseError
-from .redis_client import ACCOUNT_BUCKETS, account_bucket, bucket_key, get_redis, global_key
-from .scripts import Script, run_pipeline, text
+from core.errors import GatehouseError
+from core.redis_client import ACCOUNT_BUCKETS, account_bucket, bucket_key, get_redis, global_key
+from core.scripts import Script, run_pipeline, text
 
 logger = logging.getLogger("gatehouse.policy")
 
@@ -87,7 +87,7 @@ def advance(component: str) -> int:
     """Raise ``component``'s version inside the caller's transaction and announce it once
     the transaction commits. The row lock orders concurrent writers, so versions follow
     commit order."""
-    from .models import PolicyVersion
+    from core.models import PolicyVersion
 
     PolicyVersion.objects.filter(name=component).update(value=F("value") + 1)
     value = PolicyVersion.objects.values_list("value", flat=True).get(name=component)
@@ -98,7 +98,7 @@ def advance(component: str) -> int:
 def announce_current(component: str) -> None:
     """Announce ``component``'s current version after the commit (a repeated write that
     changed nothing still guarantees the earlier change is in force)."""
-    from .models import PolicyVersion
+    from core.models import PolicyVersion
 
     value = PolicyVersion.objects.values_list("value", flat=True).get(name=component)
     transaction.on_commit(lambda: publish({FIELD[component]: value}))
@@ -132,7 +132,7 @@ def publish(fields: Mapping[str, int], account_id: str | None = None) -> None:
 
 
 def versions_in_database() -> dict[str, int]:
-    from .models import PolicyVersion
+    from core.models import PolicyVersion
 
     found = dict(PolicyVersion.objects.values_list("name", "value"))
     return {component: int(found.get(component, 0)) for component in COMPONENTS}

@@ -5,8 +5,7 @@ from celery import shared_task
 from django.db import DatabaseError
 
 from core import clock
-
-from . import checkpoints, publication, writer
+from custody import checkpoints, publication, writer
 
 
 # A task with its own time_limit names its soft_time_limit too: the settings' default soft

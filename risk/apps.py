@@ -9,7 +9,6 @@ class RiskConfig(AppConfig):
 
     def ready(self) -> None:
         from custody.signals import balances_changed
-
-        from .signals import on_balances_changed
+        from risk.positions.receivers import on_balances_changed
 
         balances_changed.connect(on_balances_changed, dispatch_uid="risk-collateral")

@@ -19,11 +19,11 @@ from compliance.models import AccountProfile
 from core import api_keys, audit, clock
 from core.console.officers import ensure_demo_officers
 from core.models import ApiKey
-from risk import services as risk_services
-from risk.market_record import InstrumentDefinition
+from risk.markets import services as risk_services
+from risk.markets.record import InstrumentDefinition
+from risk.markets.sessions import CONTINUOUS_CALENDAR, session_at
+from risk.markets.ticks import PriceTick, TickSource
 from risk.models import Instrument
-from risk.sessions import CONTINUOUS_CALENDAR, session_at
-from risk.ticks import PriceTick, TickSource
 
 ACTOR = "system:demo"
 
@@ -201,7 +201,7 @@ def _load_instruments() -> int:
 def seed_market_prices(now) -> int:
     """A close (stamped at the last official close), an external and a book price for each
     demo instrument that has no prices yet; returns how many instruments were seeded."""
-    from risk.market import live_controller
+    from risk.markets.controller import live_controller
 
     controller = live_controller()
     seeded = 0

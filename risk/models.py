@@ -1,7 +1,7 @@
 """Tables of the markets part: instruments with their history, the per-session parameters,
 scheduled corporate-action halts, kill switches, and the durable record of market events and
 price samples. Live market state is not here: it lives in one Redis hash per instrument
-(``risk.market_store``), and these tables are its durable shadow and its inputs."""
+(``risk.markets.store``), and these tables are its durable shadow and its inputs."""
 
 from django.db import models
 from django.db.models import F, Q
@@ -89,8 +89,8 @@ class InstrumentVersion(models.Model):
 
 
 class SessionParameter(models.Model):
-    """What changes with the session (``risk.sessions.SessionParameters``), as data an
-    officer edits; seeded from ``risk.sessions.DEFAULTS`` (RULES.md §4). Durations are in
+    """What changes with the session (``risk.markets.sessions.SessionParameters``), as data an
+    officer edits; seeded from ``risk.markets.sessions.DEFAULTS`` (RULES.md §4). Durations are in
     seconds; null means "none" (no EMA time constant, no feed expected)."""
 
     session = models.CharField(max_length=12, unique=True, choices=_choices(SESSION_NAMES))

@@ -12,9 +12,8 @@ from django.db.models import Count, Q
 
 from compliance.alerts import raise_alert
 from core.redis_client import get_redis
-
-from .models import MarketEvent, PretradeDecision
-from .pretrade_snapshot import holder
+from risk.models import MarketEvent, PretradeDecision
+from risk.pretrade.terms import holder
 
 ALERTING_STATES = {
     "halted": "critical",
@@ -138,12 +137,12 @@ def near_breach(position_lots: int, cap_lots: int) -> bool:
 def watch_positions(*, now: datetime) -> int:
     """Positions at or above 90% of the account's cap at the last reference price (the full
     cap, before any session fraction). Scans the accounts' live state in Redis."""
-    from . import market
+    from risk.markets import controller
 
     snapshot = holder.verified()
     caps: dict[str, int] = {}
     for symbol, terms in snapshot.instruments.items():
-        view = market.market_view(symbol, now)
+        view = controller.market_view(symbol, now)
         if view.reference_price:
             caps[symbol] = int(
                 terms.max_position_notional / (view.reference_price * terms.lot_size)

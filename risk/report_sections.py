@@ -9,7 +9,7 @@ from datetime import datetime
 
 from django.db.models import Count
 
-from .models import MarketEvent, PretradeDecision
+from risk.models import MarketEvent, PretradeDecision
 
 LIMIT_CODES = (
     "POSITION_LIMIT",

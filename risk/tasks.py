@@ -4,7 +4,10 @@ are routed to the realtime queue (settings/celery.py)."""
 from celery import shared_task
 
 from core import clock
-from risk import decision_drain, monitors, orders, resync, sweeper
+from risk import monitors
+from risk.markets import sweeper
+from risk.positions import orders, resync
+from risk.pretrade import decisions
 
 
 @shared_task(acks_late=True, ignore_result=True, time_limit=30, soft_time_limit=25, expires=10)
@@ -14,7 +17,7 @@ def realtime_sweep_markets() -> int:
 
 @shared_task(acks_late=True, ignore_result=True, time_limit=60, soft_time_limit=50)
 def realtime_drain_pretrade_decisions() -> int:
-    return decision_drain.drain(max_seconds=5.0)
+    return decisions.drain(max_seconds=5.0)
 
 
 @shared_task(acks_late=True, ignore_result=True, time_limit=60, soft_time_limit=50, expires=10)

@@ -1,5 +1,5 @@
 """Gatehouse configuration package: settings per environment, URLs, WSGI/ASGI and Celery."""
 
-from .celery import app as celery_app
+from settings.celery import app as celery_app
 
 __all__ = ["celery_app"]

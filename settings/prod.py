@@ -3,8 +3,8 @@
 ``python manage.py check --deploy`` is clean under these settings.
 """
 
-from .base import *  # noqa: F403
-from .base import _tune_database, env
+from settings.base import *  # noqa: F403
+from settings.base import _tune_database, env
 
 SECRET_KEY = env("SECRET_KEY")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")

@@ -8,8 +8,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from .base import *  # noqa: F403
-from .base import DATABASES, env
+from settings.base import *  # noqa: F403
+from settings.base import DATABASES, env
 
 DATABASES["default"].setdefault("TEST", {})
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

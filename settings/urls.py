@@ -14,8 +14,9 @@ api_v1 = [
     path("", include("core.api.urls")),
     path("", include("compliance.api.urls")),
     path("", include("custody.api.urls")),
-    path("", include("risk.api.urls")),
-    path("", include("risk.pretrade_api.urls")),
+    path("", include("risk.markets.api.urls")),
+    path("", include("risk.pretrade.api.urls")),
+    path("", include("risk.positions.api.urls")),
 ]
 
 urlpatterns = [

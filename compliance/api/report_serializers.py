@@ -5,10 +5,9 @@ from __future__ import annotations
 from django.urls import reverse
 from rest_framework import serializers
 
+from compliance.models import REPORT_KINDS, Report, ReportFile
+from compliance.report_files import SIGNATURE_ALGORITHM
 from core.api.serializers import StrictSerializer
-
-from ..models import REPORT_KINDS, Report, ReportFile
-from ..report_files import SIGNATURE_ALGORITHM
 
 
 class ReportQuerySerializer(StrictSerializer):

@@ -14,16 +14,15 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core import signing
-from core.errors import NotFound
-
-from .. import reports
-from .report_serializers import (
+from compliance import reports
+from compliance.api.report_serializers import (
     ReportDetailSerializer,
     ReportListSerializer,
     ReportQuerySerializer,
     ReportSummarySerializer,
 )
+from core import signing
+from core.errors import NotFound
 
 _errors = {
     401: OpenApiResponse(description="missing or unknown API key"),

@@ -6,9 +6,8 @@ from __future__ import annotations
 import pycountry
 from rest_framework import serializers
 
+from compliance.models import ACCOUNT_STATUSES, ENTITY_TYPES, INVESTOR_CATEGORIES, AccountProfile
 from core.api.serializers import StrictSerializer
-
-from ..models import ACCOUNT_STATUSES, ENTITY_TYPES, INVESTOR_CATEGORIES, AccountProfile
 
 
 def _country(code: str) -> str:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import report_views, views
+from compliance.api import report_views, views
 
 urlpatterns = [
     path("access/check", views.AccessCheckView.as_view(), name="access-check"),

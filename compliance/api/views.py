@@ -11,12 +11,11 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from compliance import gate, selectors, services
+from compliance.api.serializers import AccountProfileSerializer
 from core import clock
 from core.errors import NotFound, ValidationFailed
 from core.hot_api import HotApiView
-
-from .. import gate, selectors, services
-from .serializers import AccountProfileSerializer
 
 ProductClass = Literal["equity_perp", "crypto_perp", "rwa_token", "crypto_spot", "stablecoin"]
 Action = Literal["open", "reduce", "deposit", "withdraw", "view"]

@@ -15,6 +15,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from compliance import alerts as alert_services
+from compliance.console import selectors
+from compliance.console.forms import AlertAssignForm, AlertFilterForm, AlertResolveForm
 from compliance.models import ALERT_SEVERITIES, ALERT_STATUSES
 from core.console.forms import DecisionNoteForm
 from core.console.paging import page_of
@@ -27,9 +29,6 @@ from core.console.roles import (
     roles_of,
 )
 from core.errors import GatehouseError
-
-from . import selectors
-from .forms import AlertAssignForm, AlertFilterForm, AlertResolveForm
 
 ALERT_HANDLERS = (COMPLIANCE_OFFICER, RISK_OFFICER)
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import alerts, reports, views
+from compliance.console import alerts, reports, views
 
 urlpatterns = [
     path("rules/", views.rules, name="rules"),

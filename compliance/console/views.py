@@ -9,6 +9,15 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from compliance import services
+from compliance.console import selectors
+from compliance.console.actions import RULE_CHANGE
+from compliance.console.explain import ExplainUnavailable, explain
+from compliance.console.forms import (
+    AccountSearchForm,
+    DecisionFilterForm,
+    ExplainForm,
+    RuleChangeForm,
+)
 from core import clock
 from core.console import maker_checker
 from core.console.forms import RequiredNoteForm
@@ -19,11 +28,6 @@ from core.errors import GatehouseError
 from custody.money import from_minor
 from custody.selectors import client_balances
 from risk.console.selectors import account_risk
-
-from . import selectors
-from .actions import RULE_CHANGE
-from .explain import ExplainUnavailable, explain
-from .forms import AccountSearchForm, DecisionFilterForm, ExplainForm, RuleChangeForm
 
 
 def _draft_proposals(drafts) -> dict[str, object]:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from core.api import views
 
 urlpatterns = [
     path("auth/whoami", views.WhoAmIView.as_view(), name="whoami"),

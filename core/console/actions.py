@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .maker_checker import register_action
-from .roles import ADMINISTRATOR, RISK_OFFICER
-from .schedules import change_schedule, describe_schedule, schedule_of
+from core.console.maker_checker import register_action
+from core.console.roles import ADMINISTRATOR, RISK_OFFICER
+from core.console.schedules import change_schedule, describe_schedule, schedule_of
 
 SCHEDULE_CHANGE = "schedule.change"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from .svg import Band, Marker, Series, line_chart
+from core.console.svg import Band, Marker, Series, line_chart
 
 STATE_COLOURS = {
     "open": "#006d2c",

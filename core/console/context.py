@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import reverse
 
-from .roles import ADMINISTRATOR, AUDITOR, ROLE_LABELS, is_signed_in, roles_of
+from core.console.roles import ADMINISTRATOR, AUDITOR, ROLE_LABELS, is_signed_in, roles_of
 
 NAVIGATION = (
     ("dashboard", "Dashboard", None),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from .schedules import CRONTAB_FIELDS, INTERVAL_PERIODS
+from core.console.schedules import CRONTAB_FIELDS, INTERVAL_PERIODS
 
 
 class SignInForm(forms.Form):

@@ -61,10 +61,9 @@ from django.db import transaction
 from django.utils.module_loading import autodiscover_modules
 
 from core import audit, clock
+from core.console.roles import READERS, officer_actor, roles_of
 from core.errors import Conflict, GatehouseError, NotFound, ValidationFailed
 from core.models import Proposal
-
-from .roles import READERS, officer_actor, roles_of
 
 logger = logging.getLogger("gatehouse.console")
 

@@ -12,9 +12,8 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from core import audit
-
-from .roles import ADMINISTRATOR, COMPLIANCE_OFFICER, RISK_OFFICER, set_roles
-from .sign_in import DEVICE_NAME
+from core.console.roles import ADMINISTRATOR, COMPLIANCE_OFFICER, RISK_OFFICER, set_roles
+from core.console.sign_in import DEVICE_NAME
 
 DEMO_ROLES = (COMPLIANCE_OFFICER, RISK_OFFICER, ADMINISTRATOR)
 DEMO_CHECKER = "checker"

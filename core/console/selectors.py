@@ -17,9 +17,8 @@ from django_celery_beat.models import PeriodicTask
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from core import audit, clock
+from core.console.roles import ROLES
 from core.models import AuditEntry, Proposal, SignInThrottle
-
-from .roles import ROLES
 
 logger = logging.getLogger("gatehouse.console")
 
@@ -158,17 +157,17 @@ class MarketBoard:
 
 
 def market_board(now: datetime | None = None) -> MarketBoard:
-    """Every instrument with its live state (``risk.market``: one Redis round trip for all).
-    If the live state cannot be read the board still lists the instruments and says why,
+    """Every instrument with its live state (``risk.markets.controller``: one Redis round trip
+    for all). If the live state cannot be read the board still lists the instruments and says why,
     rather than failing the dashboard."""
-    from risk import market_snapshot
-    from risk.market import live_controller
+    from risk.markets import snapshot
+    from risk.markets.controller import live_controller
     from risk.models import Instrument
 
     now = now or clock.now()
     instruments = list(Instrument.objects.order_by("symbol").values_list("symbol", "product_class"))
     try:
-        market_snapshot.verified()
+        snapshot.verified()
         views = {
             view.symbol: view
             for view in live_controller().views([symbol for symbol, _ in instruments], now)

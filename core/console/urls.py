@@ -9,7 +9,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django_otp.admin import OTPAdminSite
 
-from .views import auth, dashboard, officers, proposals, records
+from core.console.views import auth, dashboard, officers, proposals, records
 
 admin.site.__class__ = OTPAdminSite
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from custody.api import views
 
 urlpatterns = [
     path("custody/deposits", views.DepositView.as_view(), name="custody-deposits"),

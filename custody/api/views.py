@@ -15,12 +15,7 @@ from core import clock
 from core.errors import ValidationFailed
 from core.errors import error_body as contract_error
 from custody import publication, reconciliation, selectors, services
-from custody.models import ReconciliationBreak
-from custody.money import from_minor
-from custody.reconciliation import StatementBalance
-from custody.transfers import Transfer
-
-from .serializers import (
+from custody.api.serializers import (
     AccountBalancesSerializer,
     BreakOutSerializer,
     BreakQuerySerializer,
@@ -41,6 +36,10 @@ from .serializers import (
     render_movement,
     render_transfer,
 )
+from custody.models import ReconciliationBreak
+from custody.money import from_minor
+from custody.reconciliation import StatementBalance
+from custody.transfers import Transfer
 
 REPLAYED = "Idempotent-Replayed"
 

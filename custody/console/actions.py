@@ -15,8 +15,7 @@ from typing import Any
 from core.console.maker_checker import register_action
 from core.console.roles import COMPLIANCE_OFFICER
 from custody import services
-
-from .forms import LedgerAdjustmentForm
+from custody.console.forms import LedgerAdjustmentForm
 
 LEDGER_ADJUSTMENT = "ledger.adjustment"
 

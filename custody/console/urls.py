@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from custody.console import views
 
 urlpatterns = [
     path("custody/", views.custody, name="custody"),

@@ -9,8 +9,7 @@ from django.views.decorators.http import require_GET
 
 from core import clock
 from core.console.roles import officer_required
-
-from . import selectors
+from custody.console import selectors
 
 
 @require_GET

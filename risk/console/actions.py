@@ -14,16 +14,15 @@ from typing import Any
 
 from core.console.maker_checker import register_action
 from core.console.roles import RISK_OFFICER
-from risk import halts, kill_switches, services
-from risk.services import SESSION_FIELDS
-
-from .forms import (
+from risk.console.forms import (
     EmergencyKillSwitchForm,
     InstrumentLimitsForm,
     KillSwitchForm,
     MarketForm,
     SessionParametersForm,
 )
+from risk.markets import halts, kill_switches, services
+from risk.markets.services import SESSION_FIELDS
 
 MARKET_HALT = "market.halt"
 MARKET_RESUME = "market.resume"

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from django import forms
 
+from risk.markets.sessions import SessionName
 from risk.models import KILL_SWITCH_SCOPES
-from risk.sessions import SessionName
 
 
 class _Reasoned(forms.Form):

@@ -1,5 +1,5 @@
 """Reads of the risk engine for the console: pre-trade decisions, and an account's live
-positions and reservations from Redis (``risk.orders.risk_view``), which may be down."""
+positions and reservations from Redis (``risk.positions.orders.risk_view``), which may be down."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import redis
 from django.db.models import QuerySet
 
 from risk.models import PretradeDecision
-from risk.orders import risk_view
+from risk.positions.orders import risk_view
 
 
 def pretrade_decisions(

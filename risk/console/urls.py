@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views
+from risk.console import views
 
 urlpatterns = [
     path("pretrade/", views.pretrade, name="pretrade"),

@@ -8,10 +8,9 @@ from django.views.decorators.http import require_GET
 
 from core.console.paging import page_of
 from core.console.roles import officer_required
+from risk.console import selectors
+from risk.console.forms import PretradeFilterForm
 from risk.models import PretradeDecision
-
-from . import selectors
-from .forms import PretradeFilterForm
 
 
 @require_GET

@@ -1,4 +1,4 @@
-"""Seed the per-session parameters from ``risk.sessions.DEFAULTS`` (RULES.md §4) as version 1
+"""Seed the per-session parameters from ``risk.markets.sessions.DEFAULTS`` (RULES.md §4) as version 1
 of each row, record version 1 of instruments created before history existed, and schedule the
 market sweeper every second on the realtime queue."""
 
@@ -24,7 +24,7 @@ INSTRUMENT_FIELDS = (
 
 
 def seed_sessions(apps, schema_editor):
-    from risk.sessions import DEFAULTS
+    from risk.markets.sessions import DEFAULTS
 
     SessionParameter = apps.get_model("risk", "SessionParameter")
     SessionParameterVersion = apps.get_model("risk", "SessionParameterVersion")

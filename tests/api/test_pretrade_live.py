@@ -13,7 +13,7 @@ import pytest
 
 from core import embedded_redis
 from core.clock import isoformat_z
-from risk.sessions import DEFAULTS, SessionName
+from risk.markets.sessions import DEFAULTS, SessionName
 from tests.api import live
 
 pytestmark = pytest.mark.live_server_process

@@ -14,8 +14,7 @@ from compliance.models import RulebookVersion, RuleRevision
 from core.console import maker_checker
 from core.errors import Conflict, ValidationFailed
 from core.models import AuditEntry, Proposal
-
-from .conftest import signed_in_client
+from tests.console.conftest import signed_in_client
 
 pytestmark = pytest.mark.django_db
 

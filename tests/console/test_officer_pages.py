@@ -14,9 +14,8 @@ from compliance.models import Alert
 from core import clock
 from custody.money import ASSETS
 from risk.models import PretradeDecision
-
-from .conftest import signed_in_client
-from .test_pages import SIGNED_IN, profile
+from tests.console.conftest import signed_in_client
+from tests.console.test_pages import SIGNED_IN, profile
 
 pytestmark = pytest.mark.django_db
 

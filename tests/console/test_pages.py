@@ -11,8 +11,7 @@ from compliance import services as compliance_services
 from compliance.models import AccessDecision
 from core import audit, clock
 from core.console import maker_checker
-
-from .conftest import make_instrument, signed_in_client
+from tests.console.conftest import make_instrument, signed_in_client
 
 pytestmark = pytest.mark.django_db
 
@@ -126,7 +125,7 @@ def test_dashboard_sections(client):
 
 
 def test_market_board_shows_live_state(client):
-    from risk.halts import halt_market
+    from risk.markets.halts import halt_market
 
     html = client.get("/markets/board").content.decode()
     assert 'data-testid="state-AAPL-PERP"' in html

@@ -12,8 +12,7 @@ from compliance import services as compliance_services
 from core.console import maker_checker
 from core.console.roles import ROLES
 from core.models import Proposal
-
-from .conftest import make_instrument, signed_in_client
+from tests.console.conftest import make_instrument, signed_in_client
 
 pytestmark = pytest.mark.django_db
 

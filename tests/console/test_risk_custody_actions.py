@@ -12,8 +12,7 @@ from core import clock
 from core.console import maker_checker
 from core.errors import ValidationFailed
 from core.models import AuditEntry, Proposal
-
-from .conftest import make_instrument, signed_in_client
+from tests.console.conftest import make_instrument, signed_in_client
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +28,7 @@ def compliance_officers(make_officer):
 
 
 def _state(symbol: str) -> str:
-    from risk.market import market_view
+    from risk.markets.controller import market_view
 
     return market_view(symbol, clock.now()).state.value
 
@@ -85,7 +84,7 @@ def test_other_roles_can_neither_propose_nor_approve_risk_kinds(risk_officers, m
 
 
 def test_a_kill_switch_engage_waits_for_a_second_officer_and_release_too(risk_officers):
-    from risk.kill_switches import engaged_scopes
+    from risk.markets.kill_switches import engaged_scopes
     from risk.models import KillSwitch
 
     rita, rob = risk_officers

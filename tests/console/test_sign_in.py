@@ -13,10 +13,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from core import clock
 from core.models import AuditEntry, SignInThrottle
+from tests.console.conftest import PASSWORD
 from tests.core.test_settings import prod_env as prod_env  # the fixture, reused
 from tests.core.test_settings import run_django
-
-from .conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -250,7 +249,7 @@ def test_the_admin_needs_the_second_factor_too(make_officer):
     staff = make_officer("stella", "administrator")
     staff.is_staff = True
     staff.save()
-    from .conftest import signed_in_client
+    from tests.console.conftest import signed_in_client
 
     assert signed_in_client(staff).get("/admin/").status_code == 200
     password_only = Client()

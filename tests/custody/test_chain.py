@@ -18,8 +18,7 @@ from custody.chain import (
 from custody.ledger import TransferCode
 from custody.posting import apply_transfers
 from custody.transfers import Transfer
-
-from .books import NOW, book, pending, single
+from tests.custody.books import NOW, book, pending, single
 
 C = TransferCode
 

@@ -19,8 +19,7 @@ from custody import services
 from custody.models import LedgerAccount, Transfer
 from custody.refs import client_ref
 from custody.verification import verify_ledger
-
-from .db import ensure_seeded
+from tests.custody.db import ensure_seeded
 
 T0 = datetime(2026, 11, 24, 21, 0, tzinfo=UTC)
 THREADS = 16

@@ -34,10 +34,14 @@ from custody.transfers import Transfer as Request
 from custody.transfers import TransferFlags, TransferResult
 from custody.verification import verify_ledger
 from custody.writer import create_transfers
-
-from .books import NOW
-from .db import Twin, db_balances, reset_ledger, to_db
-from .test_ledger_invariants import ASSETS, MAY_LEAVE_CLIENT_MONEY, amounts, new_transfers
+from tests.custody.books import NOW
+from tests.custody.db import Twin, db_balances, reset_ledger, to_db
+from tests.custody.test_ledger_invariants import (
+    ASSETS,
+    MAY_LEAVE_CLIENT_MONEY,
+    amounts,
+    new_transfers,
+)
 
 pytestmark = pytest.mark.django_db
 

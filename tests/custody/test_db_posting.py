@@ -16,10 +16,9 @@ from custody.models import OpenPending, Transfer
 from custody.refs import expiry_id
 from custody.transfers import Transfer as Request
 from custody.transfers import TransferFlags, TransferResult
-
-from .books import NOW, pending, single
-from .db import Twin, db_ref, to_db
-from .test_transfers import DEADLINE, PRECEDENCE, SETUP
+from tests.custody.books import NOW, pending, single
+from tests.custody.db import Twin, db_ref, to_db
+from tests.custody.test_transfers import DEADLINE, PRECEDENCE, SETUP
 
 pytestmark = pytest.mark.django_db
 

@@ -29,8 +29,7 @@ from custody.ledger import (
 )
 from custody.posting import apply_transfers, expire_pending
 from custody.transfers import SUCCESSFUL, Transfer, TransferFlags, TransferResult
-
-from .books import ACCOUNTS, NOW, account_id, book
+from tests.custody.books import ACCOUNTS, NOW, account_id, book
 
 ASSETS = ("USDC", "BTC")
 C = TransferCode

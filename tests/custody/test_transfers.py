@@ -18,8 +18,7 @@ from custody.transfers import (
     contract_code,
     flags_text,
 )
-
-from .books import NOW, book, pending, single
+from tests.custody.books import NOW, book, pending, single
 
 C = TransferCode
 F = TransferFlags

@@ -23,8 +23,7 @@ from custody.ledger import (
 )
 from custody.posting import apply_transfers
 from custody.transfers import TransferFlags, TransferResult
-
-from .books import NOW, book, pending, single
+from tests.custody.books import NOW, book, pending, single
 
 K = AccountKind
 C = TransferCode

@@ -12,7 +12,7 @@ from risk import demo
 
 @pytest.fixture(autouse=True)
 def _fresh_market_snapshot():
-    from risk import market_snapshot
+    from risk.markets import snapshot as market_snapshot
 
     market_snapshot.holder.reset()
     yield
@@ -21,8 +21,9 @@ def _fresh_market_snapshot():
 
 @pytest.fixture
 def demo_instruments(db, redis_conn):
-    """The demo instruments, created through ``risk.services`` (versions, audit)."""
-    from risk import market_snapshot, services
+    """The demo instruments, created through ``risk.markets.services`` (versions, audit)."""
+    from risk.markets import services
+    from risk.markets import snapshot as market_snapshot
 
     for row in demo.INSTRUMENTS:
         services.put_instrument(symbol=row[0], fields=demo._fields(row), actor="test")

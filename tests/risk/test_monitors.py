@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from compliance.models import Alert
-from risk import atomic, monitors
+from risk import monitors
 from risk.models import MarketEvent, PretradeDecision
+from risk.pretrade import steps
 
 pytestmark = pytest.mark.django_db
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
@@ -96,13 +97,13 @@ def test_near_breach_is_90_percent_of_the_cap(lots, cap, near):
 
 def test_positions_near_their_cap_are_alerted(demo_instruments, redis_conn):
     from risk import demo
-    from risk.pretrade_snapshot import holder
+    from risk.pretrade.terms import holder
 
     demo.seed_market_prices(NOW)
     holder.reset()
     # AAPL-PERP: cap 5,000,000 at the demo reference 230.00, lot 0.01 → 2,173,913 lots.
-    redis_conn.hset(atomic.risk_key("acc-big"), "p:AAPL-PERP", 2_000_000)
-    redis_conn.hset(atomic.risk_key("acc-small"), "p:AAPL-PERP", 1_000)
+    redis_conn.hset(steps.risk_key("acc-big"), "p:AAPL-PERP", 2_000_000)
+    redis_conn.hset(steps.risk_key("acc-small"), "p:AAPL-PERP", 1_000)
     assert monitors.watch_positions(now=NOW) == 1
     alert = Alert.objects.get()
     assert alert.dedup_key == "pretrade.near_breach.acc-big.AAPL-PERP"

@@ -18,11 +18,10 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from core import clock
-
-from .. import sign_in
-from ..forms import CodeForm, SignInForm
-from ..qr import qr_data_uri
-from ..roles import is_signed_in
+from core.console import sign_in
+from core.console.forms import CodeForm, SignInForm
+from core.console.qr import qr_data_uri
+from core.console.roles import is_signed_in
 
 NEXT_KEY = "console.next"
 

@@ -10,9 +10,8 @@ from django.views.decorators.http import require_GET
 
 from compliance.console import selectors as compliance_selectors
 from core import clock
-
-from .. import charts, health, maker_checker, selectors
-from ..roles import officer_required
+from core.console import charts, health, maker_checker, selectors
+from core.console.roles import officer_required
 
 
 @require_GET

@@ -8,9 +8,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from .. import officers as officer_services
-from .. import selectors, sign_in
-from ..roles import ADMINISTRATOR, AUDITOR, ROLE_LABELS, officer_actor, officer_required
+from core.console import officers as officer_services
+from core.console import selectors, sign_in
+from core.console.roles import ADMINISTRATOR, AUDITOR, ROLE_LABELS, officer_actor, officer_required
 
 
 @require_GET

@@ -9,13 +9,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from core.console import maker_checker, selectors
+from core.console.forms import DecisionNoteForm, ProposalFilterForm, RequiredNoteForm
+from core.console.paging import page_of
+from core.console.roles import officer_actor, officer_required, roles_of
 from core.errors import GatehouseError, NotFound
 from core.models import Proposal
-
-from .. import maker_checker, selectors
-from ..forms import DecisionNoteForm, ProposalFilterForm, RequiredNoteForm
-from ..paging import page_of
-from ..roles import officer_actor, officer_required, roles_of
 
 
 @require_GET

@@ -8,15 +8,14 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from core.console import maker_checker, selectors
+from core.console.actions import SCHEDULE_CHANGE
+from core.console.forms import AuditFilterForm, ScheduleChangeForm
+from core.console.paging import page_of
+from core.console.roles import officer_required, roles_of
+from core.console.schedules import CRONTAB_FIELDS, describe_schedule, schedule_of
 from core.errors import GatehouseError
 from core.models import AuditEntry
-
-from .. import maker_checker, selectors
-from ..actions import SCHEDULE_CHANGE
-from ..forms import AuditFilterForm, ScheduleChangeForm
-from ..paging import page_of
-from ..roles import officer_required, roles_of
-from ..schedules import CRONTAB_FIELDS, describe_schedule, schedule_of
 
 
 @require_GET

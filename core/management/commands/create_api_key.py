@@ -2,8 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from core import api_keys
 from core.errors import GatehouseError
-
-from ._cli import cli_actor
+from core.management.commands._cli import cli_actor
 
 
 class Command(BaseCommand):

@@ -8,8 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from core.console import officers
 from core.console.roles import ROLES
-
-from ._cli import cli_actor
+from core.management.commands._cli import cli_actor
 
 
 class Command(BaseCommand):

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from risk import decision_drain
+from risk.pretrade import decisions as decision_drain
 
 
 class Command(BaseCommand):

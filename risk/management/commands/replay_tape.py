@@ -9,9 +9,10 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
-from risk import demo, replay, selectors
-from risk.market_config import DEFAULT_MARKET_CONFIG, load_market_config
-from risk.ticks import parse_instant
+from risk import demo
+from risk.markets import replay, selectors
+from risk.markets.config import DEFAULT_MARKET_CONFIG, load_market_config
+from risk.markets.ticks import parse_instant
 
 
 class Command(BaseCommand):

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from core import clock
-from risk import resync
+from risk.positions import resync
 
 
 class Command(BaseCommand):
