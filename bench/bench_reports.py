@@ -137,8 +137,8 @@ def _child(count: int) -> list[dict]:
     from django.core.management import call_command
     from django.db import connection
 
-    from compliance import report_verification, reports
     from compliance.models import AccessDecision
+    from oversight import report_verification, reports
 
     call_command("migrate", verbosity=0)
     day = date(2026, 11, 23)
@@ -198,7 +198,7 @@ def _child(count: int) -> list[dict]:
 
 def _aggregate_rows(report) -> int:
     """Rows the sections handed to Python: the CSV files' row counts in the manifest."""
-    from compliance.reports import reports_root
+    from oversight.reports import reports_root
 
     manifest = json.loads((reports_root() / report.directory / "manifest.json").read_text())
     return sum(entry["rows"] for entry in manifest["files"] if entry["name"].endswith(".csv"))

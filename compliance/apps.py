@@ -2,14 +2,15 @@ from django.apps import AppConfig
 
 
 class ComplianceConfig(AppConfig):
-    """Who may do what from where: KYC profiles, the jurisdiction rulebook, GeoIP signals,
-    access decisions, alerts and reports."""
+    """Who may do what from where: KYC profiles, the jurisdiction rulebook, GeoIP signals
+    and access decisions."""
 
     name = "compliance"
 
     def ready(self) -> None:
-        from compliance import custody_alerts, snapshot
-        from core import policy
+        from compliance import geoip, sections, snapshot
+        from core import policy, registry
 
-        custody_alerts.connect()
         policy.register_account_versions(snapshot.account_versions)
+        registry.health_probes.add("geoip", geoip.probe_configured)
+        del sections  # imported for its registration (core.registry)

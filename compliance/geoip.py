@@ -211,3 +211,10 @@ def get_locator(city_path: str | None = None, anonymous_path: str | None = None)
 def probe(city_path: str | None = None, anonymous_path: str | None = None) -> None:
     """For ``/readyz``: raise GeoIpDatabaseError unless the configured databases work."""
     get_locator(city_path, anonymous_path).check()
+
+
+def probe_configured() -> None:
+    """The readiness probe of the configured databases (registered with ``core.registry``)."""
+    from django.conf import settings
+
+    probe(settings.GEOIP_CITY_DB, settings.GEOIP_ANONYMOUS_DB)

@@ -7,12 +7,11 @@ all answer; otherwise 503 naming each one that does not (the gate would fail clo
 from __future__ import annotations
 
 import orjson
-from django.conf import settings
 from django.db import connection
 from django.http import HttpResponse
 from django.views.decorators.http import require_GET
 
-from core import redis_client
+from core import redis_client, registry
 from core.errors import json_error
 
 
@@ -21,13 +20,9 @@ def _database() -> None:
         cursor.execute("SELECT 1")
 
 
-def _geoip() -> None:
-    from compliance import geoip
-
-    geoip.probe(settings.GEOIP_CITY_DB, settings.GEOIP_ANONYMOUS_DB)
-
-
-CHECKS = {"database": _database, "redis": redis_client.probe, "geoip": _geoip}
+def checks() -> dict:
+    """The database and Redis, then every probe a part registered (GeoIP: compliance)."""
+    return {"database": _database, "redis": redis_client.probe, **registry.health_probes.items()}
 
 
 @require_GET
@@ -39,7 +34,7 @@ def healthz(request) -> HttpResponse:
 def readyz(request) -> HttpResponse:
     results: dict[str, str] = {}
     # Any failure at all means "not ready"; each one is named in the answer.
-    for name, check in CHECKS.items():
+    for name, check in checks().items():
         try:
             check()
         except Exception as exc:

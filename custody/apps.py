@@ -6,3 +6,11 @@ class CustodyConfig(AppConfig):
     segregation statement and proof of reserves."""
 
     name = "custody"
+
+    def ready(self) -> None:
+        from core import registry
+        from custody import sections
+        from custody.verification import verify_ledger
+
+        registry.nightly_checks.add("custody_ledger", verify_ledger)
+        del sections  # imported for its registration (core.registry)

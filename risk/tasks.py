@@ -4,7 +4,6 @@ are routed to the realtime queue (settings/celery.py)."""
 from celery import shared_task
 
 from core import clock
-from risk import monitors
 from risk.markets import sweeper
 from risk.positions import orders, resync
 from risk.pretrade import decisions
@@ -29,9 +28,3 @@ def realtime_expire_orders() -> int:
 def realtime_ensure_risk_state_synced() -> str:
     summary = resync.ensure_synced(now=clock.now())
     return "synced" if summary is None else str(summary)
-
-
-@shared_task(acks_late=True, ignore_result=True, time_limit=120, soft_time_limit=100)
-def monitor_pretrade() -> int:
-    now = clock.now()
-    return monitors.watch_rejects(now=now) + monitors.watch_positions(now=now)

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "compliance",
     "risk",
     "custody",
+    "oversight",
 ]
 
 MIDDLEWARE = [

@@ -59,7 +59,23 @@ def auth(raw_key: str) -> dict[str, str]:
 def _fresh_policy_snapshots():
     """Each test builds its snapshots from its own database state."""
     from compliance.snapshot import holder
+    from risk.markets import snapshot as market_snapshot
 
     holder.reset()
+    market_snapshot.holder.reset()
     yield
     holder.reset()
+    market_snapshot.holder.reset()
+
+
+@pytest.fixture
+def demo_instruments(db, redis_conn):
+    """The demo instruments, created through ``risk.markets.services`` (versions, audit)."""
+    from risk import demo
+    from risk.markets import services
+    from risk.markets import snapshot as market_snapshot
+
+    for row in demo.INSTRUMENTS:
+        services.put_instrument(symbol=row[0], fields=demo._fields(row), actor="test")
+    market_snapshot.refreshed()
+    return {row[0]: row for row in demo.INSTRUMENTS}

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from compliance.api import report_views, views
+from compliance.api import views
+from oversight.api import views as report_views
 
 urlpatterns = [
     path("access/check", views.AccessCheckView.as_view(), name="access-check"),

@@ -1,7 +1,7 @@
 """The alerts page: list and filter, acknowledge, assign to an officer, resolve with a note.
 
 Compliance and risk officers act on alerts (the monitors raise both kinds); auditors and
-administrators read. Every step is a ``compliance.alerts`` service, which keeps the alert's
+administrators read. Every step is a ``oversight.alerts`` service, which keeps the alert's
 history and its audit entry.
 """
 
@@ -14,10 +14,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from compliance import alerts as alert_services
 from compliance.console import selectors
 from compliance.console.forms import AlertAssignForm, AlertFilterForm, AlertResolveForm
-from compliance.models import ALERT_SEVERITIES, ALERT_STATUSES
 from core.console.forms import DecisionNoteForm
 from core.console.paging import page_of
 from core.console.roles import (
@@ -29,6 +27,8 @@ from core.console.roles import (
     roles_of,
 )
 from core.errors import GatehouseError
+from oversight import alerts as alert_services
+from oversight.models import ALERT_SEVERITIES, ALERT_STATUSES
 
 ALERT_HANDLERS = (COMPLIANCE_OFFICER, RISK_OFFICER)
 

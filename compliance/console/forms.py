@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from django import forms
 
-from compliance.models import ALERT_SEVERITIES, ALERT_STATUSES, INVESTOR_CATEGORIES
+from compliance.models import INVESTOR_CATEGORIES
 from compliance.rulebook import ACTIONS, EFFECTS, PRODUCT_CLASSES, RESTRICTIVENESS
+from oversight.models import ALERT_SEVERITIES, ALERT_STATUSES
 
 PRODUCT_CHOICES = [(p, p) for p in sorted(PRODUCT_CLASSES)]
 ACTION_CHOICES = [(a, a) for a in ("open", "reduce", "deposit", "withdraw", "view") if a in ACTIONS]

@@ -1,9 +1,9 @@
 """The reports page: every generated report, newest first, with its files to download and
-whether it still verifies (``compliance.report_verification.verify_report``: the signed
+whether it still verifies (``oversight.report_verification.verify_report``: the signed
 manifest, every file's digest, and the database's own record of them).
 
 Downloads are served from the reports directory, read-only, and only for names the report
-recorded (``compliance.reports.report_file``), so a crafted name cannot leave the directory.
+recorded (``oversight.reports.report_file``), so a crafted name cannot leave the directory.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from compliance import reports as report_services
-from compliance.models import REPORT_KINDS
-from compliance.report_verification import verify_report
 from core.console.paging import page_of
 from core.console.roles import officer_required
 from core.errors import NotFound
+from oversight import reports as report_services
+from oversight.models import REPORT_KINDS
+from oversight.report_verification import verify_report
 
 REPORTS_PER_PAGE = 20
 """Each report on the page is verified from disk: keep the page short."""

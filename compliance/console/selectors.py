@@ -11,10 +11,10 @@ from compliance.models import (
     AccessDecision,
     AccountProfile,
     AccountProfileVersion,
-    Alert,
     RulebookVersion,
     RuleRevision,
 )
+from oversight.models import Alert
 
 RESTRICTIVE_EFFECTS = ("deny", "close_only", "review")
 

@@ -20,8 +20,7 @@ from datetime import datetime
 
 from core import clock
 from core.redis_client import get_redis, global_key
-from risk import monitors
-from risk.markets import kill_switches, selectors
+from risk.markets import kill_switches, selectors, signals
 from risk.markets import snapshot as market_snapshot
 from risk.markets.controller import MarketController, live_controller
 from risk.markets.store import MarketStore
@@ -55,7 +54,7 @@ def drain_transitions(store: MarketStore, symbols) -> int:
             before = MarketEvent.objects.filter(instrument=symbol).count()
             MarketEvent.objects.bulk_create(rows, ignore_conflicts=True)
             written += MarketEvent.objects.filter(instrument=symbol).count() - before
-            monitors.announce_market_events(rows, now=recorded_at)
+            signals.market_events_recorded.send(MarketEvent, events=rows, now=recorded_at)
             store.acknowledge(symbol, [entry_id for entry_id, _ in entries])
             if len(entries) < DRAIN_BATCH:
                 break

@@ -9,10 +9,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import redis
 
-from compliance import alerts as alert_services
-from compliance.models import Alert
 from core import clock
 from custody.money import ASSETS
+from oversight import alerts as alert_services
+from oversight.models import Alert
 from risk.models import PretradeDecision
 from tests.console.conftest import signed_in_client
 from tests.console.test_pages import SIGNED_IN, profile
@@ -208,7 +208,7 @@ def test_pretrade_search_filters(compliance_client):
 
 @pytest.fixture
 def report(settings, tmp_path):
-    from compliance import reports
+    from oversight import reports
 
     settings.VAR_DIR = tmp_path
     return reports.generate_report(
@@ -220,7 +220,7 @@ def report(settings, tmp_path):
 
 
 def test_reports_list_downloads_and_verification(compliance_client, report):
-    from compliance import reports
+    from oversight import reports
 
     html = compliance_client.get("/reports/").content.decode()
     assert "verified" in html and "does not verify" not in html

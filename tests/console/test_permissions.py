@@ -100,7 +100,7 @@ def world(make_officer):
         reason="slower",
         maker=maker,
     )
-    from compliance.alerts import raise_alert
+    from oversight.alerts import raise_alert
 
     alert = raise_alert(
         key="perm-alert",

@@ -1,0 +1,97 @@
+"""What the parts contribute to the layers above them, without anyone importing upwards.
+
+Each part registers, in its ``AppConfig.ready``, the report sections it can write, the
+nightly integrity checks it can run and the readiness probes of what it depends on; the
+oversight layer (reports, nightly checks) and the health endpoint read the registries.
+Nothing is found by ``import_module``.
+
+- A **report section** is ``fn(period_start, period_end) -> (columns, rows)``, the period
+  half-open and aware UTC, aggregated in the database; values are ``str``, ``int``,
+  ``Decimal``, ``bool``, ``date``/``datetime`` or ``None``, never ``float`` (money and
+  counts print exactly). The report sorts the rows.
+- A **nightly check** is ``fn()`` returning an object with ``ok`` and a ``summary`` or
+  ``problem``; raising counts as a failure.
+- A **health probe** is ``fn()`` that raises when its component cannot serve.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+NAME = re.compile(r"^[a-z][a-z0-9_]{0,79}$")
+
+SectionFn = Callable[[datetime, datetime], tuple[Sequence[str], Iterable[Sequence[object]]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    name: str
+    fn: SectionFn
+    kinds: tuple[str, ...]
+
+
+class Registry:
+    """Named contributions of one kind; a name may be claimed by one function only (a
+    section's name is a file name in every report)."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self._items: dict[str, object] = {}
+
+    def add(self, name: str, item, fn=None):
+        if not NAME.match(name):
+            raise ValueError(f"{self.what} name {name!r} must be lower-case snake words")
+        existing = self._items.get(name)
+        if existing is not None and _function(existing) is not _function(item):
+            raise ValueError(f"{self.what} {name!r} is already registered")
+        self._items[name] = item
+        return item
+
+    def items(self) -> dict[str, object]:
+        return dict(sorted(self._items.items()))
+
+    def remove(self, name: str) -> None:
+        self._items.pop(name, None)
+
+
+def _function(item):
+    return item.fn if isinstance(item, Section) else item
+
+
+report_sections = Registry("report section")
+nightly_checks = Registry("nightly check")
+health_probes = Registry("health probe")
+
+
+def section(name: str, *, kinds: Sequence[str] = ("daily",)):
+    """Decorator: register ``fn`` as the report section ``name`` of the report ``kinds``."""
+
+    def register(fn: SectionFn) -> SectionFn:
+        report_sections.add(name, Section(name=name, fn=fn, kinds=tuple(kinds)))
+        return fn
+
+    return register
+
+
+def nightly_check(name: str):
+    def register(fn):
+        nightly_checks.add(name, fn)
+        return fn
+
+    return register
+
+
+def health_probe(name: str):
+    def register(fn):
+        health_probes.add(name, fn)
+        return fn
+
+    return register
+
+
+def sections_for(kind: str) -> list[Section]:
+    """The sections of a report kind, by name (the order of its files)."""
+    return [item for item in report_sections.items().values() if kind in item.kinds]

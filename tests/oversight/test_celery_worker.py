@@ -1,0 +1,212 @@
+"""A real Celery worker (``celery -A settings worker``, solo pool) against the test database:
+tasks run, a transient failure is retried with backoff and then succeeds, a task that runs
+twice produces its report once; and the schedules are seeded in the database.
+
+The worker gets its own Redis logical database as broker, so the suite's other tests (which
+flush theirs) cannot pull its queues away while it runs.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+import redis
+from django.conf import settings
+from django_celery_beat.models import PeriodicTask
+
+import compliance.tasks  # noqa: F401  (registers the tasks with the app)
+from compliance.models import AccessDecision
+from oversight import alerts, notifications, report_verification
+from oversight.models import AlertDelivery, Report
+from settings.celery import app as celery_app
+from tests.compliance.test_decision_log import database_url
+from tests.oversight.test_access_monitors import decision
+from tests.oversight.test_alerts_notifications import WebhookServer, assert_signed
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+PERIOD = date(2020, 1, 2)
+
+
+def worker_broker_url() -> str:
+    parts = urlsplit(settings.REDIS_URL)
+    db = int(parts.path.strip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{15 if db != 15 else 14}"))
+
+
+@dataclass
+class Worker:
+    broker_url: str
+    var_dir: Path
+    process: subprocess.Popen
+    log: Path
+
+    def log_tail(self) -> str:
+        return self.log.read_text()[-4000:]
+
+    def send(self, name: str, *args) -> str:
+        with celery_app.connection_for_write(self.broker_url) as connection:
+            return celery_app.send_task(name, args=args, connection=connection).id
+
+    def finished(self, task_id: str) -> bool:
+        return f"[{task_id}] succeeded" in self.log.read_text()
+
+    def wait_for(self, condition, what: str, timeout: float = 45.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, f"worker died:\n{self.log_tail()}"
+            found = condition()
+            if found:
+                return found
+            time.sleep(0.1)
+        raise AssertionError(f"{what} did not happen within {timeout} s:\n{self.log_tail()}")
+
+
+@pytest.fixture(scope="module")
+def worker(django_db_setup, tmp_path_factory):
+    var_dir = tmp_path_factory.mktemp("worker-var")
+    log = var_dir / "worker.log"
+    broker_url = worker_broker_url()
+    broker = redis.Redis.from_url(broker_url)
+    broker.flushdb()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "settings.test",
+        "REDIS_URL": broker_url,
+        "DATABASE_URL": database_url(),
+        "GATEHOUSE_VAR_DIR": str(var_dir),
+    }
+    command = [
+        str(BIN / "celery"),
+        "-A",
+        "settings",
+        "worker",
+        "-Q",
+        "default,reports,realtime",
+        "--pool",
+        "solo",
+        "-n",
+        f"test-{os.getpid()}@%h",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+        "--loglevel",
+        "INFO",
+    ]
+    with log.open("wb") as output:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=output)
+    running = Worker(broker_url, var_dir, process, log)
+    running.wait_for(lambda: "ready." in log.read_text(), "worker start", timeout=60)
+    yield running
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    broker.flushdb()
+
+
+@pytest.mark.django_db
+def test_the_schedules_are_seeded_in_the_database():
+    tasks = {task.name: task for task in PeriodicTask.objects.all()}
+    catch_up = tasks["daily report: generate yesterday's if missing"]
+    assert catch_up.task == "oversight.tasks.report_ensure_daily"
+    assert catch_up.queue == "reports" and catch_up.enabled
+    assert (catch_up.interval.every, catch_up.interval.period) == (1, "minutes")
+    assert catch_up.expire_seconds == 50
+    monitors = tasks["access monitors"]
+    assert (monitors.task, monitors.queue) == ("oversight.tasks.run_access_monitors", "default")
+    sweep = tasks["alert notifications: sweep"]
+    assert sweep.task == "oversight.tasks.sweep_alert_notifications"
+    nightly = tasks["nightly integrity checks"]
+    assert nightly.task == "oversight.tasks.run_nightly_checks" and nightly.queue == "default"
+    assert (nightly.crontab.minute, nightly.crontab.hour, str(nightly.crontab.timezone)) == (
+        "0",
+        "2",
+        "UTC",
+    )
+    for task in (catch_up, monitors, sweep, nightly):
+        assert task.task in celery_app.tasks
+
+
+COMPLIANCE_TASKS = [
+    ("compliance.tasks.realtime_drain_access_decisions", ()),
+    ("oversight.tasks.report_ensure_daily", ()),
+    ("oversight.tasks.run_access_monitors", ()),
+    ("oversight.tasks.run_nightly_checks", ()),
+    ("oversight.tasks.notify_alert", (1,)),
+    ("oversight.tasks.deliver_alert_notification", (1,)),
+    ("oversight.tasks.sweep_alert_notifications", ()),
+]
+
+
+@pytest.mark.parametrize(("name", "args"), COMPLIANCE_TASKS, ids=[n for n, _ in COMPLIANCE_TASKS])
+def test_every_task_can_be_enqueued_the_way_beat_and_services_do(redis_conn, name, args):
+    """``apply_async`` checks the task's options (a soft limit above the hard one is refused
+    before anything is sent) — the check ``send_task`` by name skips."""
+    celery_app.tasks[name].apply_async(args=args)
+    queue = celery_app.amqp.router.route({}, name)["queue"].name
+    assert redis_conn.llen(queue) == 1
+
+
+def test_report_tasks_route_to_the_reports_queue():
+    route = celery_app.amqp.router.route({}, "oversight.tasks.report_ensure_daily")
+    assert route["queue"].name == "reports"
+    route = celery_app.amqp.router.route({}, "oversight.tasks.run_access_monitors")
+    assert route["queue"].name == "default"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_generates_a_report_once_however_often_asked(worker, settings):
+    at = datetime.combine(PERIOD, datetime.min.time(), tzinfo=UTC) + timedelta(hours=9)
+    AccessDecision.objects.bulk_create([decision(account="acc-cn", at=at) for _ in range(3)])
+
+    for _ in range(3):  # the beat task fired three times, or the broker redelivered it
+        worker.send("oversight.tasks.report_ensure_daily", PERIOD.isoformat())
+    marker = PERIOD + timedelta(days=1)
+    worker.send("oversight.tasks.report_ensure_daily", marker.isoformat())
+    worker.wait_for(lambda: Report.objects.filter(period=marker).exists(), "the marker report")
+
+    report = Report.objects.get(period=PERIOD)
+    assert report.version == 1 and report.generated_by == "system:schedule"
+    settings.VAR_DIR = worker.var_dir
+    assert report_verification.verify_report(report).ok
+    csv = (worker.var_dir / "reports" / report.directory / "prc_2026_denials.csv").read_text()
+    assert "prc-rwa-2026,3,1,1,3,0,0,0" in csv
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_webhook_that_fails_once_is_retried_by_the_worker_and_delivered_once(worker, settings):
+    hook = WebhookServer(statuses=[500]).start()
+    try:
+        settings.ALERT_WEBHOOK_URL = hook.url
+        settings.ALERT_EMAIL_RECIPIENTS = []
+        alert = alerts.raise_alert(
+            key="market.halt:AAPL-PERP",
+            kind="market.halted",
+            severity="critical",
+            title="AAPL-PERP halted: LULD limit state for 15 s",
+            detail={"symbol": "AAPL-PERP"},
+            now=datetime.now(UTC),
+        )
+        (delivery_id,) = notifications.dispatch(alert_id=alert.pk, now=datetime.now(UTC))
+        first = worker.send("oversight.tasks.deliver_alert_notification", delivery_id)
+        worker.wait_for(lambda: worker.finished(first), "the delivery, after its retry")
+        delivered = AlertDelivery.objects.get(pk=delivery_id)
+        again = worker.send("oversight.tasks.deliver_alert_notification", delivery_id)
+        worker.wait_for(lambda: worker.finished(again), "the duplicate task")
+    finally:
+        hook.stop()
+    assert delivered.status == "delivered" and delivered.attempts == 2
+    assert f"[{first}] retry: Retry in" in worker.log.read_text()
+    assert len(hook.received) == 2  # the 500 and the delivery; the duplicate sent nothing
+    assert_signed(hook.received[-1])
