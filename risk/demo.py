@@ -1,24 +1,14 @@
-"""Demo data for ``make run``: instruments, accounts in six jurisdictions, an operator API key,
-a console user, and a close, external and book price for each instrument so its reference
-and band mean something from the first request. Loaded once; officers' later changes are
-never overwritten, and an instrument that already has prices gets none."""
+"""The markets of the demo (``make run``; loaded by ``console.demo``): instruments, accounts
+in six jurisdictions, and a close, external and book price for each instrument so its
+reference and band mean something from the first request. Loaded once; officers' later
+changes are never overwritten, and an instrument that already has prices gets none."""
 
 from __future__ import annotations
 
-import json
-import secrets
 from decimal import Decimal
-from pathlib import Path
-
-import redis
-from django.contrib.auth import get_user_model
-from django.db import transaction
 
 from compliance import services as compliance_services
 from compliance.models import AccountProfile
-from core import api_keys, audit, clock
-from core.console.officers import ensure_demo_officers
-from core.models import ApiKey
 from risk.markets import services as risk_services
 from risk.markets.record import InstrumentDefinition
 from risk.markets.sessions import CONTINUOUS_CALENDAR, session_at
@@ -142,10 +132,6 @@ ACCOUNTS = [
     ("acc-sg-fund", "SG", "", [], "entity", ["CN"], "professional"),
 ]
 
-OPERATOR_KEY_NAME = "demo-operator"
-OPERATOR_SCOPES = ["custody", "marketdata", "operator", "pretrade", "reference", "reports"]
-OFFICER_USERNAME = "officer"
-
 
 def _fields(row: tuple) -> dict:
     (_, product, underlying, calendar, tier, tick, lot, lev, qty, notional, position, oi, index) = (
@@ -185,7 +171,8 @@ def definitions() -> dict[str, InstrumentDefinition]:
     return found
 
 
-def _load_instruments() -> int:
+def load_instruments() -> int:
+    """Create the demo instruments that do not exist yet; returns how many."""
     created = 0
     for row in INSTRUMENTS:
         symbol = row[0]
@@ -226,7 +213,8 @@ def seed_market_prices(now) -> int:
     return seeded
 
 
-def _load_accounts() -> int:
+def load_accounts() -> int:
+    """Create the demo accounts' profiles that do not exist yet; returns how many."""
     created = 0
     for account_id, country, subdivision, nationalities, kind, controlling, category in ACCOUNTS:
         if AccountProfile.objects.filter(account_id=account_id).exists():
@@ -243,51 +231,3 @@ def _load_accounts() -> int:
         compliance_services.put_account_profile(account_id=account_id, facts=fields, actor=ACTOR)
         created += 1
     return created
-
-
-def load(credentials_file: Path) -> dict:
-    """Load what is missing and return the demo credentials. The credentials file keeps
-    the demo key and password in ``var/`` (development only) so a re-run can show them."""
-    credentials = json.loads(credentials_file.read_text()) if credentials_file.exists() else {}
-    with transaction.atomic():
-        instruments = _load_instruments()
-        accounts = _load_accounts()
-        key_known = ApiKey.objects.filter(name=OPERATOR_KEY_NAME, revoked_at__isnull=True)
-        if "api_key" not in credentials or not key_known.exists():
-            ApiKey.objects.filter(name=OPERATOR_KEY_NAME).delete()
-            _, raw_key = api_keys.create_api_key(
-                name=OPERATOR_KEY_NAME, scopes=OPERATOR_SCOPES, actor=ACTOR
-            )
-            credentials["api_key"] = raw_key
-        users = get_user_model().objects
-        if "password" not in credentials or not users.filter(username=OFFICER_USERNAME).exists():
-            password = secrets.token_urlsafe(12)
-            user, _ = users.get_or_create(username=OFFICER_USERNAME)
-            user.set_password(password)
-            user.is_staff = True
-            user.save()
-            audit.record(
-                actor=ACTOR,
-                action="console_user.create",
-                object_type="user",
-                object_id=OFFICER_USERNAME,
-                after={"username": OFFICER_USERNAME},
-            )
-            credentials["username"], credentials["password"] = OFFICER_USERNAME, password
-        credentials = ensure_demo_officers(credentials)
-    from custody.demo import load_demo_balances
-
-    load_demo_balances()
-    try:
-        seeded = seed_market_prices(clock.now())
-    except redis.RedisError:
-        seeded = 0
-    credentials_file.parent.mkdir(parents=True, exist_ok=True)
-    credentials_file.write_text(json.dumps(credentials, indent=2))
-    credentials_file.chmod(0o600)
-    return {
-        **credentials,
-        "instruments_created": instruments,
-        "accounts_created": accounts,
-        "markets_seeded": seeded,
-    }

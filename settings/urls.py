@@ -17,6 +17,7 @@ api_v1 = [
     path("", include("risk.markets.api.urls")),
     path("", include("risk.pretrade.api.urls")),
     path("", include("risk.positions.api.urls")),
+    path("", include("oversight.api.urls")),
 ]
 
 urlpatterns = [
@@ -25,7 +26,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     re_path(r"^api/", api_not_found),
-    path("", include("core.console.urls", namespace="console")),
+    path("", include("console.urls", namespace="console")),
 ]
 
 handler400 = "core.errors.handler400"

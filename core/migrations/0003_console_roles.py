@@ -1,5 +1,5 @@
 """Seed the console's roles as groups (DESIGN.md, "Console"). Rights are checked in code by
-group name (``core.console.roles``), so the groups carry no model permissions."""
+group name (``console.roles``), so the groups carry no model permissions."""
 
 from django.db import migrations
 

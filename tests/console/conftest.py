@@ -9,7 +9,7 @@ from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from core.console.roles import ROLES, set_roles
+from console.roles import ROLES, set_roles
 
 
 def pytest_configure(config):

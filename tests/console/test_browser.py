@@ -95,7 +95,7 @@ def stack(tmp_path_factory):
         server.manage(  # what the demo loader is to call: roles for "officer", and "checker"
             "shell",
             "-c",
-            "import json, pathlib; from core.console.officers import ensure_demo_officers; "
+            "import json, pathlib; from console.officers import ensure_demo_officers; "
             f"ensure_demo_officers(json.loads(pathlib.Path({demo_file!r}).read_text()))",
         )
         secrets = {}

@@ -11,9 +11,10 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from compliance import services as compliance_services
 from compliance.models import RulebookVersion, RuleRevision
-from core.console import maker_checker
+from console import maker_checker
+from console.models import Proposal
 from core.errors import Conflict, ValidationFailed
-from core.models import AuditEntry, Proposal
+from core.models import AuditEntry
 from tests.console.conftest import signed_in_client
 
 pytestmark = pytest.mark.django_db

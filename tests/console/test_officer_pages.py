@@ -188,7 +188,7 @@ def test_account_page_survives_redis_being_down(compliance_client, monkeypatch):
     def down(account_id):
         raise redis.ConnectionError("connection refused")
 
-    monkeypatch.setattr("risk.console.selectors.risk_view", down)
+    monkeypatch.setattr("console.risk.selectors.risk_view", down)
     response = compliance_client.get("/accounts/acc-1/")
     assert response.status_code == 200
     assert b"Live positions are unavailable" in response.content

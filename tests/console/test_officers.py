@@ -11,8 +11,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from core.console.officers import current_code, ensure_demo_officers
-from core.console.roles import roles_of
+from console.officers import current_code, ensure_demo_officers
+from console.roles import roles_of
 from core.models import AuditEntry
 
 pytestmark = pytest.mark.django_db

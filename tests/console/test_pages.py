@@ -9,8 +9,8 @@ import pytest
 
 from compliance import services as compliance_services
 from compliance.models import AccessDecision
+from console import maker_checker
 from core import audit, clock
-from core.console import maker_checker
 from tests.console.conftest import make_instrument, signed_in_client
 
 pytestmark = pytest.mark.django_db
@@ -230,7 +230,7 @@ def test_decisions_filter_and_detail(client):
 
 
 def test_decisions_page_through_without_counting(client, monkeypatch):
-    monkeypatch.setattr("core.console.paging.PAGE_SIZE", 20)
+    monkeypatch.setattr("console.paging.PAGE_SIZE", 20)
     first = client.get("/decisions/").content.decode()
     assert "Older" in first
     second = client.get("/decisions/?page=2").content.decode()
@@ -260,7 +260,7 @@ def test_schedules_list_tasks_and_pending_changes(client):
 
 
 def test_the_officers_page_shows_locks(client, make_officer):
-    from core.console import sign_in
+    from console import sign_in
 
     make_officer("locked-one", "auditor")
     for _ in range(5):

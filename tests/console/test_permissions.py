@@ -9,9 +9,9 @@ from django.urls import get_resolver
 from django.urls.resolvers import URLPattern, URLResolver
 
 from compliance import services as compliance_services
-from core.console import maker_checker
-from core.console.roles import ROLES
-from core.models import Proposal
+from console import maker_checker
+from console.models import Proposal
+from console.roles import ROLES
 from tests.console.conftest import make_instrument, signed_in_client
 
 pytestmark = pytest.mark.django_db

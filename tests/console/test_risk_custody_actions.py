@@ -8,10 +8,11 @@ from decimal import Decimal
 
 import pytest
 
+from console import maker_checker
+from console.models import Proposal
 from core import clock
-from core.console import maker_checker
 from core.errors import ValidationFailed
-from core.models import AuditEntry, Proposal
+from core.models import AuditEntry
 from tests.console.conftest import make_instrument, signed_in_client
 
 pytestmark = pytest.mark.django_db
@@ -160,7 +161,7 @@ def test_a_ledger_adjustment_names_maker_and_approver(compliance_officers, make_
     from custody import services
     from custody.ledger import AccountKind
     from custody.models import Transfer
-    from custody.refs import client_ref, venue_ref
+    from custody.identifiers import client_ref, venue_ref
 
     carla, cody = compliance_officers
     services.deposit(id="d-1", account_id="acc-1", asset="USDC", amount=1000, custody_wallet="w")

@@ -11,8 +11,9 @@ from django.test import Client
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from console.models import SignInThrottle
 from core import clock
-from core.models import AuditEntry, SignInThrottle
+from core.models import AuditEntry
 from tests.console.conftest import PASSWORD
 from tests.core.test_settings import prod_env as prod_env  # the fixture, reused
 from tests.core.test_settings import run_django

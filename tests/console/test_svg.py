@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from core.console.svg import Band, Marker, Series, line_chart, nice_step, time_ticks, value_ticks
+from console.svg import Band, Marker, Series, line_chart, nice_step, time_ticks, value_ticks
 
 SVG = "{http://www.w3.org/2000/svg}"
 T0 = datetime(2026, 3, 2, 14, 30, tzinfo=UTC)

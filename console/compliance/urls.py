@@ -1,0 +1,21 @@
+"""The compliance pages, inside the console's URL namespace (``console:rules``...)."""
+
+from django.urls import path
+
+from console.compliance import alerts, reports, views
+
+urlpatterns = [
+    path("rules/", views.rules, name="rules"),
+    path("rules/propose/", views.propose_rule, name="rule-propose"),
+    path("rules/explain/", views.explain_view, name="explain"),
+    path("rules/<slug:rule_id>/", views.rule_detail, name="rule"),
+    path("rules/<slug:rule_id>/r<int:revision>/decide", views.decide_draft, name="rule-decide"),
+    path("decisions/", views.decisions, name="decisions"),
+    path("decisions/<str:decision_id>/", views.decision_detail, name="decision"),
+    path("alerts/", alerts.alerts, name="alerts"),
+    path("alerts/<int:alert_id>/acknowledge", alerts.acknowledge, name="alert-acknowledge"),
+    path("alerts/<int:alert_id>/assign", alerts.assign, name="alert-assign"),
+    path("alerts/<int:alert_id>/resolve", alerts.resolve, name="alert-resolve"),
+    path("reports/", reports.reports, name="reports"),
+    path("reports/<int:report_id>/files/<str:name>", reports.report_file, name="report-file"),
+]

@@ -1,0 +1,26 @@
+"""The custody page: what the venue holds, where it disagrees with the custodian, and
+whether client money is covered (DESIGN.md, "Console")."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from console.custody import selectors
+from console.roles import officer_required
+from core import clock
+
+
+@require_GET
+@officer_required()
+def custody(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "console/custody.html",
+        {
+            "wallets": selectors.wallet_balances(),
+            "assets": selectors.asset_positions(assets=selectors.assets_in_use(), now=clock.now()),
+            "breaks": selectors.open_breaks(),
+        },
+    )

@@ -1,0 +1,10 @@
+"""The risk pages, inside the console's URL namespace (``console:pretrade``...)."""
+
+from django.urls import path
+
+from console.risk import views
+
+urlpatterns = [
+    path("pretrade/", views.pretrade, name="pretrade"),
+    path("pretrade/<int:decision_id>/", views.pretrade_detail, name="pretrade-decision"),
+]

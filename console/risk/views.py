@@ -1,0 +1,31 @@
+"""The pre-trade decisions page: search the durable record of every order check."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from console.paging import page_of
+from console.risk import selectors
+from console.risk.forms import PretradeFilterForm
+from console.roles import officer_required
+from risk.models import PretradeDecision
+
+
+@require_GET
+@officer_required()
+def pretrade(request: HttpRequest) -> HttpResponse:
+    form = PretradeFilterForm(request.GET or None)
+    filters = {k: v for k, v in (form.cleaned_data if form.is_valid() else {}).items() if v}
+    page = page_of(selectors.pretrade_decisions(**filters), request.GET)
+    return render(request, "console/pretrade.html", {"form": form, "page": page})
+
+
+@require_GET
+@officer_required()
+def pretrade_detail(request: HttpRequest, decision_id: int) -> HttpResponse:
+    decision = PretradeDecision.objects.filter(pk=decision_id).first()
+    if decision is None:
+        raise Http404(f"no pre-trade decision {decision_id}")
+    return render(request, "console/pretrade_detail.html", {"decision": decision})

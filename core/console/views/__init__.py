@@ -1,2 +1,0 @@
-"""The console's own views (sign-in, dashboard, markets, proposals, schedules, audit,
-officers); the compliance pages are in ``compliance.console.views``."""

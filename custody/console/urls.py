@@ -1,9 +1,0 @@
-"""The custody page, inside the console's URL namespace (``console:custody``)."""
-
-from django.urls import path
-
-from custody.console import views
-
-urlpatterns = [
-    path("custody/", views.custody, name="custody"),
-]
