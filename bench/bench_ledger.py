@@ -128,61 +128,15 @@ def _child_main(label: str, quick: bool) -> None:
 def _ledger_rows(label: str, singles: int, batches: int) -> list[dict]:
     from django.db import connection
 
-    from custody import services
-    from custody.ledger import TransferCode
-    from custody.refs import client_ref, wallet_ref
-    from custody.transfers import Transfer
+    from custody.identifiers import client_ref, wallet_ref
     from custody.writer import create_transfers
 
     clients = [client_ref(f"acc-{index:05d}", "USDC") for index in range(CLIENTS)]
     wallet = wallet_ref("bench-wallet", "USDC")
     create_transfers(transfers=[], open_accounts=[*clients, wallet])
+    single_seconds, latencies = _time_deposits(singles)
 
-    latencies = []
-    started = time.perf_counter()
-    for index in range(singles):
-        begin = time.perf_counter_ns()
-        services.deposit(
-            id=f"s-{index}",
-            account_id=f"acc-{index % CLIENTS:05d}",
-            asset="USDC",
-            amount=1_000_000,
-            custody_wallet="bench-wallet",
-        )
-        latencies.append(time.perf_counter_ns() - begin)
-    single_seconds = time.perf_counter() - started
-
-    def batch(number: int) -> list[Transfer]:
-        """Deposits into a hot wallet, each followed by a settlement from the client just paid."""
-        transfers = []
-        for index in range(BATCH):
-            client = clients[(number * BATCH + index - index % 2) % CLIENTS]
-            if index % 2:
-                other = clients[(number * BATCH + index * 7 + 1) % CLIENTS]
-                transfers.append(
-                    Transfer(
-                        id=f"b-{number}-{index}",
-                        debit_account_id=client,
-                        credit_account_id=other,
-                        amount=1,
-                        asset="USDC",
-                        code=TransferCode.TRADE_SETTLEMENT,
-                    )
-                )
-            else:
-                transfers.append(
-                    Transfer(
-                        id=f"b-{number}-{index}",
-                        debit_account_id=wallet,
-                        credit_account_id=client,
-                        amount=10,
-                        asset="USDC",
-                        code=TransferCode.DEPOSIT,
-                    )
-                )
-        return transfers
-
-    prepared = [batch(number) for number in range(batches)]
+    prepared = [_settlement_batch(number, clients, wallet) for number in range(batches)]
     batch_latencies = []
     started = time.perf_counter()
     for transfers in prepared:
@@ -224,6 +178,59 @@ def _ledger_rows(label: str, singles: int, batches: int) -> list[dict]:
     return rows
 
 
+def _time_deposits(singles: int) -> tuple[float, list[int]]:
+    """``services.deposit`` one per transaction: the seconds, and each one's latency (ns)."""
+    from custody import services
+
+    latencies = []
+    started = time.perf_counter()
+    for index in range(singles):
+        begin = time.perf_counter_ns()
+        services.deposit(
+            id=f"s-{index}",
+            account_id=f"acc-{index % CLIENTS:05d}",
+            asset="USDC",
+            amount=1_000_000,
+            custody_wallet="bench-wallet",
+        )
+        latencies.append(time.perf_counter_ns() - begin)
+    return time.perf_counter() - started, latencies
+
+
+def _settlement_batch(number: int, clients: list[str], wallet: str) -> list:
+    """Deposits into a hot wallet, each followed by a settlement from the client just paid."""
+    from custody.ledger import TransferCode
+    from custody.transfers import Transfer
+
+    transfers = []
+    for index in range(BATCH):
+        client = clients[(number * BATCH + index - index % 2) % CLIENTS]
+        if index % 2:
+            other = clients[(number * BATCH + index * 7 + 1) % CLIENTS]
+            transfers.append(
+                Transfer(
+                    id=f"b-{number}-{index}",
+                    debit_account_id=client,
+                    credit_account_id=other,
+                    amount=1,
+                    asset="USDC",
+                    code=TransferCode.TRADE_SETTLEMENT,
+                )
+            )
+        else:
+            transfers.append(
+                Transfer(
+                    id=f"b-{number}-{index}",
+                    debit_account_id=wallet,
+                    credit_account_id=client,
+                    amount=10,
+                    asset="USDC",
+                    code=TransferCode.DEPOSIT,
+                )
+            )
+    return transfers
+
+
 def _row(name: str, count: int, seconds: float, latencies_ns: list[int], note: str) -> dict:
     ordered = sorted(latencies_ns)
     return {
@@ -239,46 +246,16 @@ def _row(name: str, count: int, seconds: float, latencies_ns: list[int], note: s
 
 def _stored_rows(cursor) -> tuple[list[str], list[tuple]]:
     from custody.models import Transfer
-    from custody.store import TRANSFER_FIELDS
+    from custody.transfer_rows import TRANSFER_COLUMNS
 
-    columns = [Transfer._meta.get_field(name).column for name in TRANSFER_FIELDS]
+    columns = [Transfer._meta.get_field(name).column for name in TRANSFER_COLUMNS]
     cursor.execute(f"SELECT {', '.join(columns)} FROM custody_transfer ORDER BY seq")  # noqa: S608
     return columns, cursor.fetchall()
 
 
 def _raw_baselines(label: str, singles: int, batches: int) -> tuple[dict, dict]:
     """The same rows, inserted raw into a copy of the table: one per transaction, then 100."""
-    from django.conf import settings
-
-    database = settings.DATABASES["default"]
-    if label == "postgres":
-        import psycopg
-
-        connection = psycopg.connect(
-            dbname=database["NAME"],
-            user=database["USER"],
-            password=database["PASSWORD"],
-            host=database["HOST"],
-            port=database["PORT"] or 5432,
-        )
-        cursor = connection.cursor()
-        cursor.execute("CREATE TABLE bench_raw_transfer (LIKE custody_transfer INCLUDING ALL)")
-        connection.commit()
-        placeholder = "%s"
-    else:
-        connection = sqlite3.connect(database["NAME"], isolation_level=None)
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=NORMAL")
-        cursor = connection.cursor()
-        for (sql,) in cursor.execute(
-            "SELECT sql FROM sqlite_master WHERE tbl_name = 'custody_transfer' AND sql IS NOT NULL"
-        ).fetchall():
-            sql = sql.replace('"custody_transfer"', '"bench_raw_transfer"')
-            for index in ("custody_transfer_debit_at", "custody_transfer_credit_at"):
-                sql = sql.replace(index, index.replace("custody_", "bench_raw_"))
-            sql = sql.replace("custody_transfer_one_resolution", "bench_raw_one_resolution")
-            cursor.execute(_without_foreign_keys(sql))
-        placeholder = "?"
+    connection, cursor, placeholder = _raw_table(label)
     columns, stored = _stored_rows(cursor)
     insert = (
         f"INSERT INTO bench_raw_transfer ({', '.join(columns)}) "  # noqa: S608
@@ -328,6 +305,43 @@ def _raw_baselines(label: str, singles: int, batches: int) -> tuple[dict, dict]:
     )
     connection.close()
     return single, batch
+
+
+def _raw_table(label: str):
+    """A copy of the transfer table (same indexes and checks, no foreign keys) on a raw
+    sqlite3/psycopg connection: the connection, a cursor and the driver's placeholder."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if label == "postgres":
+        import psycopg
+
+        connection = psycopg.connect(
+            dbname=database["NAME"],
+            user=database["USER"],
+            password=database["PASSWORD"],
+            host=database["HOST"],
+            port=database["PORT"] or 5432,
+        )
+        cursor = connection.cursor()
+        cursor.execute("CREATE TABLE bench_raw_transfer (LIKE custody_transfer INCLUDING ALL)")
+        connection.commit()
+        placeholder = "%s"
+    else:
+        connection = sqlite3.connect(database["NAME"], isolation_level=None)
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")
+        cursor = connection.cursor()
+        for (sql,) in cursor.execute(
+            "SELECT sql FROM sqlite_master WHERE tbl_name = 'custody_transfer' AND sql IS NOT NULL"
+        ).fetchall():
+            sql = sql.replace('"custody_transfer"', '"bench_raw_transfer"')
+            for index in ("custody_transfer_debit_at", "custody_transfer_credit_at"):
+                sql = sql.replace(index, index.replace("custody_", "bench_raw_"))
+            sql = sql.replace("custody_transfer_one_resolution", "bench_raw_one_resolution")
+            cursor.execute(_without_foreign_keys(sql))
+        placeholder = "?"
+    return connection, cursor, placeholder
 
 
 def _without_foreign_keys(sql: str) -> str:

@@ -17,8 +17,8 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from bench.timing import per_call
-from custody.book import Ledger
 from custody.ledger import Account, AccountKind, TransferCode
+from custody.ledger_state import Ledger
 from custody.posting import apply_transfers
 from custody.reserves import build_tree_for_balances, proof_for, verify_proof
 from custody.transfers import Transfer, TransferFlags

@@ -17,10 +17,10 @@ from django.conf import settings
 from django.db import transaction
 
 from custody import signals
+from custody.identifiers import parse_ref
 from custody.ledger import SIDE, Account, AccountKind, Balance, Side, TransferCode, balance_view
 from custody.models import Transfer
 from custody.money import ASSETS, from_minor, to_minor
-from custody.refs import parse_ref
 from custody.selectors import excess_from_house_side
 from custody.transfers import TransferFlags
 
@@ -101,7 +101,7 @@ def announce(
 
 
 def _excess_change(row, debit: Account, credit: Account) -> int:
-    """How a posted row moved holdings minus claims (custody.book's rule: debiting a
+    """How a posted row moved holdings minus claims (custody.ledger_state's rule: debiting a
     client-side account raises the excess, crediting one lowers it)."""
     change = 0
     if SIDE[debit.kind] is Side.CLIENT:

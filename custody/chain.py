@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import NoneType
 
-from custody.book import TransferRecord
+from custody.ledger_state import AcceptedTransfer
 from custody.transfers import flags_text
 
 CHAIN_VERSION = 1
@@ -48,7 +48,7 @@ TRANSFER_FIELDS: tuple[tuple[str, tuple[type, ...]], ...] = (
 """The hashed fields of a stored transfer, in hashing order, with their allowed types.
 
 ``sequence`` is the 1-based acceptance order; for a post or void the accounts, asset, code
-and amount are the resolved ones (as :class:`~custody.book.TransferRecord` stores them);
+and amount are the resolved ones (as :class:`~custody.ledger_state.AcceptedTransfer` stores them);
 ``flags`` is :func:`~custody.transfers.flags_text`."""
 
 
@@ -78,7 +78,7 @@ def chain_hash(fields: Mapping[str, object], prev_hash: bytes) -> bytes:
     return hashlib.sha256(canonical_transfer_bytes(fields, prev_hash)).digest()
 
 
-def record_fields(record: TransferRecord) -> dict[str, object]:
+def record_fields(record: AcceptedTransfer) -> dict[str, object]:
     """The hashed fields of a record of the pure ledger (the SQL rows must give the same)."""
     return {
         "sequence": record.sequence,

@@ -101,7 +101,7 @@ class Transfer(models.Model):
     """An accepted transfer, one link of the hash chain; ``seq`` is the acceptance order.
 
     For a post, void or expiry the accounts, asset, code and amount are the resolved ones
-    (as ``custody.book.TransferRecord`` stores them); ``inherits`` remembers which of them
+    (as ``custody.ledger_state.AcceptedTransfer`` stores them); ``inherits`` remembers which of them
     the request left empty, so a replay is compared with the request as it was sent.
     """
 

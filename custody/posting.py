@@ -14,7 +14,7 @@ due (:func:`expire_pending`), so balances never show a reservation that has laps
 ledger's clock, like TigerBeetle's cluster time, never runs backwards.
 
 "Pure" here means no I/O and no hidden inputs: the only effect is on the
-:class:`~custody.book.Ledger` passed in. A refused transfer changes nothing, and a refused
+:class:`~custody.ledger_state.Ledger` passed in. A refused transfer changes nothing, and a refused
 chain member undoes the members before it.
 """
 
@@ -23,10 +23,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from custody.book import Ledger, PendingState, TransferRecord, sweepable
 from custody.ledger import AccountFlags, Balance, TransferCode, is_allowed
+from custody.ledger_state import AcceptedTransfer, Ledger, PendingState, sweepable
 from custody.money import AMOUNT_MAX
-from custody.transfers import SUCCESSFUL, TIMEOUT_MAX, Transfer, TransferFlags, TransferResult
+from custody.transfers import (
+    SUCCESSFUL,
+    TIMEOUT_MAX,
+    Transfer,
+    TransferFlags,
+    TransferResult,
+    linked_chains,
+)
 
 _R = TransferResult
 _PHASES = (
@@ -35,7 +42,6 @@ _PHASES = (
     | TransferFlags.VOID_PENDING_TRANSFER
 )
 _PHASE_BITS = _PHASES.value
-_LINKED_BITS = TransferFlags.LINKED.value
 _PENDING_BITS = TransferFlags.PENDING.value
 
 
@@ -71,23 +77,20 @@ def apply_transfers(
     expire_pending(ledger, now)
     results: list[TransferResult] = [_R.LINKED_EVENT_FAILED] * len(transfers)
     start = 0
-    while start < len(transfers):
-        end = start
-        while end < len(transfers) and transfers[end].flags.value & _LINKED_BITS:
-            end += 1
-        if end == len(transfers):
+    for chain, closed in linked_chains(transfers):
+        if not closed:
             results[-1] = _R.LINKED_EVENT_CHAIN_OPEN
             break
         journal = _Journal()
-        for index in range(start, end + 1):
-            result = _apply_one(ledger, transfers[index], now, journal)
+        for offset, transfer in enumerate(chain):
+            result = _apply_one(ledger, transfer, now, journal)
             if result not in SUCCESSFUL:
                 journal.rollback(ledger)
-                results[start : end + 1] = [_R.LINKED_EVENT_FAILED] * (end + 1 - start)
-                results[index] = result
+                results[start : start + len(chain)] = [_R.LINKED_EVENT_FAILED] * len(chain)
+                results[start + offset] = result
                 break
-            results[index] = result
-        start = end + 1
+            results[start + offset] = result
+        start += len(chain)
     return results
 
 
@@ -278,7 +281,7 @@ def _resolve_pending(
     return _R.OK
 
 
-def _release(ledger: Ledger, journal: _Journal | None, pending: TransferRecord) -> None:
+def _release(ledger: Ledger, journal: _Journal | None, pending: AcceptedTransfer) -> None:
     """Take a pending transfer's full amount out of both accounts' pending counters."""
     debit_id, credit_id, amount = (
         pending.debit_account_id,
@@ -320,7 +323,7 @@ def _record(
     now: datetime,
     expires_at: datetime | None,
 ) -> None:
-    ledger.records[transfer.id] = TransferRecord(
+    ledger.records[transfer.id] = AcceptedTransfer(
         transfer=transfer,
         sequence=len(ledger.records) + 1,
         debit_account_id=debit_id,

@@ -97,7 +97,6 @@ def publish(*, asset: str, actor: str, now: datetime | None = None) -> PorPublic
         root_message(asset, tree.total, tree.root_hash, published_at_text(moment), publication_id)
     )
     level = min(chunk_level(), len(tree.hashes) - 1)
-    size = 1 << level
     with transaction.atomic():
         published = PorPublication.objects.create(
             publication_id=publication_id,
@@ -112,26 +111,7 @@ def publish(*, asset: str, actor: str, now: datetime | None = None) -> PorPublic
             key_id=signature.key_id,
             signature=signature.signature_hex,
         )
-        PorChunk.objects.bulk_create(
-            (
-                PorChunk(
-                    publication=published,
-                    index=index,
-                    first_account_id=tree.account_ids[start],
-                    leaf_count=min(size, tree.size - start),
-                    root_hash=tree.hashes[level][index].hex(),
-                    root_sum=str(tree.sums[level][index]),
-                    leaves=orjson.dumps(
-                        [
-                            tree.account_ids[start : start + size],
-                            tree.sums[0][start : min(start + size, tree.size)],
-                        ]
-                    ),
-                )
-                for index, start in enumerate(range(0, tree.size, size))
-            ),
-            batch_size=500,
-        )
+        PorChunk.objects.bulk_create(_chunks(published, tree, level), batch_size=500)
         audit.record(
             actor=actor,
             action="custody.por_publish",
@@ -148,6 +128,26 @@ def publish(*, asset: str, actor: str, now: datetime | None = None) -> PorPublic
             at=moment,
         )
     return published
+
+
+def _chunks(published: PorPublication, tree, level: int) -> Iterator[PorChunk]:
+    """The stored chunks of ``tree``: the subtrees at ``level``, each with its leaves."""
+    size = 1 << level
+    for index, start in enumerate(range(0, tree.size, size)):
+        yield PorChunk(
+            publication=published,
+            index=index,
+            first_account_id=tree.account_ids[start],
+            leaf_count=min(size, tree.size - start),
+            root_hash=tree.hashes[level][index].hex(),
+            root_sum=str(tree.sums[level][index]),
+            leaves=orjson.dumps(
+                [
+                    tree.account_ids[start : start + size],
+                    tree.sums[0][start : min(start + size, tree.size)],
+                ]
+            ),
+        )
 
 
 def publish_all(*, assets: list[str] | None = None, actor: str) -> list[PorPublication]:

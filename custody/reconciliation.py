@@ -24,6 +24,7 @@ from django.db import IntegrityError, transaction
 from core import audit, clock
 from core.errors import Conflict, IdempotencyConflict, NotFound, ValidationFailed
 from custody import signals
+from custody.identifiers import account_ref
 from custody.ledger import AccountKind
 from custody.models import (
     CustodianStatement,
@@ -32,7 +33,6 @@ from custody.models import (
     StatementLine,
 )
 from custody.money import from_minor
-from custody.refs import account_ref
 from custody.selectors import posted_balance_as_of
 
 

@@ -2,7 +2,7 @@
 
 Balances "now" come from the account counters the writer maintains; balances "as of" a past
 instant are derived from the transfers booked up to it (only rows with a posted effect:
-single-phase transfers and posts; ``custody.rows.POSTING_FLAG_VALUES``). Because the ledger
+single-phase transfers and posts; ``custody.transfer_rows.POSTING_FLAG_VALUES``). Because the ledger
 clock never runs backwards, "booked at or before ``as_of``" is a prefix of the chain.
 """
 
@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from django.db.models import Q, Sum
 
+from custody.identifiers import client_ref, parse_ref
 from custody.ledger import DEBIT_NORMAL, Account, AccountKind, Balance, BalanceView, balance_view
 from custody.models import (
     LedgerAccount,
@@ -22,8 +23,7 @@ from custody.models import (
     Transfer,
 )
 from custody.money import ASSETS, from_minor
-from custody.refs import client_ref, parse_ref
-from custody.rows import POSTING_FLAG_VALUES
+from custody.transfer_rows import POSTING_FLAG_VALUES
 
 _K = AccountKind
 CLAIM_KINDS = (_K.CLIENT_LIABILITY, _K.CLEARING)
@@ -79,7 +79,7 @@ def posted_balance_as_of(*, account_id: str, kind: AccountKind, as_of: datetime)
 
 @dataclass(frozen=True, slots=True)
 class SegregationStatement:
-    """Client claims against segregated holdings in one asset, minor units (book.py's rule:
+    """Client claims against segregated holdings in one asset, minor units (ledger_state.py's rule:
     claims are client liabilities, clearing, and suspense accounts holding money)."""
 
     asset: str

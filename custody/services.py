@@ -18,8 +18,8 @@ from datetime import datetime
 
 from core import audit
 from core.errors import GatehouseError
+from custody.identifiers import account_ref, client_ref, venue_ref, wallet_ref
 from custody.ledger import AccountKind, TransferCode
-from custody.refs import account_ref, client_ref, venue_ref, wallet_ref
 from custody.transfers import Transfer, TransferFlags, TransferResult
 from custody.writer import TransferOutcome, create_transfers, expire_pending_transfers
 

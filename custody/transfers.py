@@ -12,9 +12,10 @@ it reads plainly in JSON).
 
 import enum
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import TypeVar
 
 from custody.errors import CustodyError
 from custody.ledger import TransferCode
@@ -95,6 +96,31 @@ class Transfer:
     def resolves_pending(self) -> bool:
         """A post or a void: the second phase of a two-phase transfer."""
         return bool(self.flags.value & _RESOLVING_BITS)
+
+
+_LINKED_BITS = TransferFlags.LINKED.value
+_Item = TypeVar("_Item")
+
+
+def linked_chains(
+    items: Iterable[_Item], transfer: Callable[[_Item], Transfer] | None = None
+) -> Iterator[tuple[list[_Item], bool]]:
+    """``items`` split into linked chains, in order: ``(chain, closed)`` for each.
+
+    A chain is a run of transfers with ``flags.linked`` set closed by the first one without
+    it; a transfer without the flag is a chain of one. Only the last chain can be open (its
+    last member linked: the batch ended first), and ``closed`` says so. ``transfer`` reads
+    an item's transfer when the items are not transfers themselves. Lazy: a chain is yielded
+    as soon as its closing item is read, so a stream of stored rows is split as it is read.
+    """
+    chain: list[_Item] = []
+    for item in items:
+        chain.append(item)
+        if not (item if transfer is None else transfer(item)).flags.value & _LINKED_BITS:
+            yield chain, True
+            chain = []
+    if chain:
+        yield chain, False
 
 
 class TransferResult(enum.StrEnum):

@@ -24,18 +24,18 @@ from dataclasses import dataclass, field
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from core import signing
-from custody.book import Ledger, PendingState
 from custody.chain import GENESIS_HASH, chain_hash
 from custody.checkpoints import verify_checkpoint
+from custody.identifiers import account_ref, expiry_id, is_expiry_id
 from custody.ledger import Account as SpecAccount
 from custody.ledger import AccountFlags, AccountKind, Balance, TransferCode
-from custody.models import Asset, LedgerAccount, LedgerCheckpoint, OpenPending, Transfer
+from custody.ledger_state import Ledger, PendingState
+from custody.models import Asset, LedgerAccount, LedgerCheckpoint, OpenPending
+from custody.models import Transfer as TransferTable
 from custody.money import ASSETS
 from custody.posting import apply_transfers, expire_pending
-from custody.refs import account_ref, expiry_id, is_expiry_id
-from custody.rows import hashed_fields
-from custody.transfers import Transfer as Request
-from custody.transfers import TransferFlags, TransferResult
+from custody.transfer_rows import hashed_fields
+from custody.transfers import Transfer, TransferFlags, TransferResult, linked_chains
 
 _COLUMNS = (
     "seq",
@@ -81,7 +81,6 @@ class _Walk:
     head_hash: str = GENESIS_HASH.hex()
     checked: int = 0
     hashes_at: dict[int, str] = field(default_factory=dict)
-    chain: list = field(default_factory=list)
     lapsed: set[str] = field(default_factory=set)
 
 
@@ -95,15 +94,14 @@ def verify_ledger(*, public_keys: list[Ed25519PublicKey] | None = None) -> Ledge
     signed = {checkpoint.seq for checkpoint in checkpoints}
     try:
         _load_accounts(walk)
-        rows = Transfer.objects.order_by("seq").values_list(*_COLUMNS).iterator(chunk_size=5000)
-        for row in rows:
-            _check_link(walk, row)
-            if row[0] in signed:
-                walk.hashes_at[row[0]] = row[-1]
-            _replay(walk, row)
-        if walk.chain:
-            last = walk.chain[-1][0]
-            raise _Broken(f"transfer #{last[0]} leaves a linked chain open", seq=last[0])
+        rows = (
+            TransferTable.objects.order_by("seq").values_list(*_COLUMNS).iterator(chunk_size=5000)
+        )
+        for chain, closed in linked_chains(_checked(walk, rows, signed), transfer=_transfer_of):
+            if not closed:
+                last = chain[-1][0]
+                raise _Broken(f"transfer #{last[0]} leaves a linked chain open", seq=last[0])
+            _replay_chain(walk, chain)
         if walk.lapsed:
             raise _Broken(
                 f"pending transfer {sorted(walk.lapsed)[0]} lapsed but no expiry row follows"
@@ -210,16 +208,33 @@ def _check_link(walk: _Walk, row: tuple) -> None:
     walk.checked += 1
 
 
-def _replay(walk: _Walk, row: tuple) -> None:
-    seq, transfer_id, created_at = row[0], row[1], row[11]
+def _checked(walk: _Walk, rows, signed: set[int]):
+    """Each row checked against the chain as it is read; an expiry row is replayed where it
+    stands, every other row is yielded with its request, for the linked chains to gather."""
+    for row in rows:
+        _check_link(walk, row)
+        seq = row[0]
+        if seq in signed:
+            walk.hashes_at[seq] = row[-1]
+        try:
+            if is_expiry_id(row[1]):
+                _replay_expiry(walk, row)
+                continue
+            request = _request(row)
+        except ValueError as error:  # the ledger clock ran backwards, or a malformed row
+            raise _Broken(f"transfer #{seq}: {error}", seq=seq) from None
+        yield row, request
+
+
+def _transfer_of(item: tuple[tuple, Transfer]) -> Transfer:
+    return item[1]
+
+
+def _replay_chain(walk: _Walk, chain: list[tuple[tuple, Transfer]]) -> None:
+    """Apply a closed chain at its last row's time: every member must be accepted."""
     ledger = walk.ledger
+    seq, created_at = chain[-1][0][0], chain[-1][0][11]
     try:
-        if is_expiry_id(transfer_id):
-            _replay_expiry(walk, row)
-            return
-        walk.chain.append((row, _request(row)))
-        if TransferFlags(row[7]) & TransferFlags.LINKED:
-            return
         lapsed = expire_pending(ledger, created_at)
         if lapsed or walk.lapsed:
             missed = sorted(set(lapsed) | walk.lapsed)[0]
@@ -228,7 +243,6 @@ def _replay(walk: _Walk, row: tuple) -> None:
                 "its expiry was not recorded before it",
                 seq=seq,
             )
-        chain, walk.chain = walk.chain, []
         results = apply_transfers(ledger, [request for _, request in chain], created_at)
     except ValueError as error:  # the ledger clock ran backwards
         raise _Broken(f"transfer #{seq}: {error}", seq=seq) from None
@@ -280,10 +294,10 @@ def _replay_expiry(walk: _Walk, row: tuple) -> None:
     _forget_settled(walk.ledger, [row])
 
 
-def _request(row: tuple) -> Request:
+def _request(row: tuple) -> Transfer:
     """The row as a fully spelled-out request: a post or void repeats the pending transfer's
     accounts, asset, code and amount, so the specification checks that they match."""
-    return Request(
+    return Transfer(
         id=row[1],
         debit_account_id=row[2],
         credit_account_id=row[3],

@@ -2,7 +2,7 @@
 
 The rules are not re-implemented here. For each batch the writer loads the few rows the
 batch can touch (its accounts, locked; the transfers its ids and ``pending_id`` s name; the
-pending transfers that are due), builds a small :class:`~custody.book.Ledger` from them, and
+pending transfers that are due), builds a small :class:`~custody.ledger_state.Ledger` from them, and
 runs the executable specification, :func:`custody.posting.apply_transfers`, on it. What the
 specification changed (new records, counters, pending states) is then written back in the
 same transaction, hash-chained. So the database gives the specification's results and
@@ -27,62 +27,62 @@ as ``"<pending id>#expiry"`` (a void of the full amount), so balances are deriva
 transfer rows alone and ``verify_ledger`` can replay them.
 
 **Refusals.** The specification does not record a refused transfer; the contract does
-(API.md: the same id and body get the first answer). A refusal is stored with its message
-and the request; a later request under that id is answered from the record: the same
-refusal when the request is identical, ``exists_with_different_fields`` when it is not.
-``linked_event_failed`` and ``linked_event_chain_open`` are answers about the batch, not the
-transfer, and are not recorded, so a chain can be retried after fixing its failing member.
+(API.md: the same id and body get the first answer). The writer reads the record of earlier
+refusals with the batch and stores the new ones in the same transaction; what a refusal is
+answered with is :class:`custody.refusals.RefusalRecord`'s rule.
+
+**SQL.** The statements are the backend's (:mod:`custody.sql`), chosen once per process.
 """
 
 import heapq
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import transaction
 
 from core import clock, locks
 from core.errors import ValidationFailed
-from custody import checkpoints, store
+from custody import checkpoints, sql
 from custody.announcements import announce
-from custody.book import Ledger, PendingState
-from custody.chain import GENESIS_HASH, chain_hash
+from custody.chain import GENESIS_HASH
+from custody.identifiers import is_client_id, is_expiry_id, parse_ref
 from custody.ledger import REQUIRED_FLAGS, Account, AccountFlags, AccountKind, Balance, TransferCode
+from custody.ledger_state import Ledger, PendingState
 from custody.models import LedgerAccount, OpenPending, TransferRefusal
 from custody.money import ASSETS
 from custody.posting import apply_transfers, expire_pending
-from custody.refs import is_client_id, is_expiry_id, parse_ref
-from custody.refusals import explain
-from custody.rows import (
+from custody.refusals import RefusalRecord
+from custody.sql.common import BatchSnapshot
+from custody.transfer_rows import (
+    TransferRow,
+    chained_row,
     expiry_record,
-    hashed_fields,
-    inherits_of,
     pending_state_of,
     record_of,
-    request_from_json,
     request_json,
 )
-from custody.store import StoredTransfer
-from custody.transfers import SUCCESSFUL, TransferFlags, TransferResult, contract_code
-from custody.transfers import Transfer as Request
-
-_R = TransferResult
-_LINKED = TransferFlags.LINKED
-_LINKED_BITS = _LINKED.value
-_PENDING = TransferFlags.PENDING.value
-_UNRECORDED = frozenset(
-    {_R.LINKED_EVENT_FAILED, _R.LINKED_EVENT_CHAIN_OPEN, _R.EXISTS_WITH_DIFFERENT_FIELDS}
+from custody.transfers import (
+    SUCCESSFUL,
+    Transfer,
+    TransferFlags,
+    TransferResult,
+    contract_code,
+    linked_chains,
 )
+
+_PENDING = PendingState.PENDING
+_PENDING_BIT = TransferFlags.PENDING.value  # a plain int: Flag arithmetic allocates
 
 
 @dataclass(frozen=True, slots=True)
 class TransferOutcome:
     """The answer for one transfer of a batch; ``row`` is the stored transfer when accepted
-    (a :data:`custody.store.StoredTransfer`, read like a model instance)."""
+    (a :data:`custody.transfer_rows.TransferRow`, read like a model instance)."""
 
     transfer_id: str
     result: TransferResult
-    row: StoredTransfer | None = None
+    row: TransferRow | None = None
     message: str = ""
     replayed: bool = False
     """The answer repeats an earlier one: ``exists``, or a refusal read from its record."""
@@ -99,7 +99,7 @@ class TransferOutcome:
 
 def create_transfers(
     *,
-    transfers: Sequence[Request],
+    transfers: Sequence[Transfer],
     now: datetime | None = None,
     open_accounts: Iterable[str] = (),
     before_commit: Callable[[list[TransferOutcome]], None] | None = None,
@@ -129,17 +129,18 @@ def expire_pending_transfers(*, now: datetime | None = None) -> int:
 
 
 def _write_batch(
-    transfers: Sequence[Request],
+    transfers: Sequence[Transfer],
     requested: datetime,
     open_accounts: set[str],
     before_commit: Callable[[list[TransferOutcome]], None] | None,
 ) -> tuple[list[TransferOutcome], int]:
     for transfer in transfers:
         _check_ids(transfer)
+    backend = sql.backend()
     with transaction.atomic(durable=True):
-        with store.cursor() as cursor:
-            store.lock_chain(cursor, locks.lock_id(checkpoints.CHAIN_LOCK))
-            batch = _Batch(transfers, requested, cursor)
+        with backend.cursor() as cursor:
+            backend.lock_chain(cursor, locks.lock_id(checkpoints.CHAIN_LOCK))
+            batch = _Batch(transfers, requested, cursor, backend)
             batch.load(open_accounts)
             expired = expire_pending(batch.ledger, batch.moment)
             results = batch.apply()
@@ -151,7 +152,7 @@ def _write_batch(
     return outcomes, len(expired)
 
 
-def _check_ids(transfer: Request) -> None:
+def _check_ids(transfer: Transfer) -> None:
     """Ids the ledger makes itself contain ``#``; a client may not forge one."""
     if transfer.id and not is_client_id(transfer.id):
         raise ValidationFailed(
@@ -166,29 +167,22 @@ def _check_ids(transfer: Request) -> None:
 
 
 @dataclass(slots=True)
-class _Refusal:
-    request: Request
-    result: TransferResult
-    message: str
-
-
-@dataclass(slots=True)
 class _Batch:
     """One batch: its small ledger, the rows it loaded, and what it changed."""
 
-    transfers: Sequence[Request]
+    transfers: Sequence[Transfer]
     moment: datetime
     cursor: object
+    backend: object
     ledger: Ledger = field(default_factory=Ledger)
     loaded_balances: dict[str, Balance] = field(default_factory=dict)
-    loaded_rows: dict[str, StoredTransfer] = field(default_factory=dict)
+    loaded_rows: dict[str, TransferRow] = field(default_factory=dict)
     loaded_open: set[str] = field(default_factory=set)
-    refusals: dict[str, _Refusal] = field(default_factory=dict)
-    new_refusals: dict[str, _Refusal] = field(default_factory=dict)
-    messages: dict[int, str] = field(default_factory=dict)
-    replayed: set[int] = field(default_factory=set)
+    refusals: RefusalRecord = field(default_factory=RefusalRecord)
+    answers: list[tuple[str, bool]] = field(default_factory=list)
+    """``(message, replayed)`` per transfer, in order."""
     changed: dict[str, Balance] = field(default_factory=dict)
-    head: StoredTransfer | None = None
+    head: TransferRow | None = None
 
     # --- loading ---------------------------------------------------------------------
 
@@ -203,31 +197,22 @@ class _Batch:
             for t in transfers
             if t.code == TransferCode.SWEEP and not t.resolves_pending and t.asset in ASSETS
         }
-        self.moment, world = store.read_batch(
+        self.moment, snapshot = self.backend.read_batch(
             self.cursor,
-            requested=self.moment,
-            ids=sorted(ids),
-            pending_ids=sorted(pending_ids),
-            refs=sorted(refs | open_accounts),
-            sweep_assets=sorted(sweep_assets),
+            self.moment,
+            sorted(ids),
+            sorted(pending_ids),
+            sorted(refs | open_accounts),
+            sorted(sweep_assets),
         )
-        self.head = world.head
-        known_open = set(world.due) | world.swept
-        wanted = ids | pending_ids | known_open
-        rows = world.rows
-        resolutions = {row.pending_id: row for row in rows if row.pending_id}
-        pendings = [row for row in rows if row.flags & _PENDING and row.transfer_id in wanted]
-        unknown = [
-            row.transfer_id
-            for row in pendings
-            if row.transfer_id not in pending_ids and row.transfer_id not in known_open
-        ]
-        if unknown:
-            for row in store.more_resolutions(self.cursor, unknown):
-                resolutions[row.pending_id] = row
-        for transfer_id, request, result, message in world.refusals:
-            self.refusals[transfer_id] = _Refusal(request_from_json(request), _R(result), message)
-        for ref, kind, asset, dmnec, cmned, *counters in world.accounts:
+        self.head = snapshot.head
+        self._load_transfers(snapshot, ids | pending_ids, pending_ids)
+        self.refusals = RefusalRecord.of_rows(snapshot.refusals)
+        self._load_accounts(snapshot.accounts, open_accounts)
+
+    def _load_accounts(self, accounts: list[tuple], open_accounts: set[str]) -> None:
+        """The locked accounts, and those ``open_accounts`` that do not exist yet, opened."""
+        for ref, kind, asset, dmnec, cmned, *counters in accounts:
             flags = AccountFlags.NONE
             if dmnec:
                 flags |= AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS
@@ -242,154 +227,72 @@ class _Batch:
                 self._add_account(
                     Account.open(row.id, row.asset_id, AccountKind(row.kind)), Balance()
                 )
-        for row in rows:
-            if row.transfer_id in wanted and not is_expiry_id(row.transfer_id):
-                self.ledger.records[row.transfer_id] = record_of(row)
-                self.loaded_rows[row.transfer_id] = row
-        for row in pendings:
-            state = pending_state_of(resolutions.get(row.transfer_id))
-            self.ledger.pending_states[row.transfer_id] = state
-            if state is PendingState.PENDING:
-                self.loaded_open.add(row.transfer_id)
-        for pending_id, expires_at in world.due.items():
-            heapq.heappush(self.ledger.expiries, (expires_at, pending_id))
 
     def _add_account(self, account: Account, balance: Balance) -> None:
         self.ledger.accounts[account.id] = account
         self.ledger.balances[account.id] = balance
         self.loaded_balances[account.id] = balance
 
+    def _load_transfers(self, snapshot: BatchSnapshot, named: set[str], pending_ids) -> None:
+        """The rows the batch names or that are due or swept, as the specification's records,
+        with each pending transfer's state (from the row that resolved it, if any)."""
+        known_open = set(snapshot.due) | snapshot.swept
+        wanted = named | known_open
+        rows = snapshot.rows
+        resolutions = {row.pending_id: row for row in rows if row.pending_id}
+        pendings = [row for row in rows if row.flags & _PENDING_BIT and row.transfer_id in wanted]
+        unknown = [
+            row.transfer_id
+            for row in pendings
+            if row.transfer_id not in pending_ids and row.transfer_id not in known_open
+        ]
+        if unknown:
+            for row in self.backend.more_resolutions(self.cursor, unknown):
+                resolutions[row.pending_id] = row
+        ledger = self.ledger
+        for row in rows:
+            if row.transfer_id in wanted and not is_expiry_id(row.transfer_id):
+                ledger.records[row.transfer_id] = record_of(row)
+                self.loaded_rows[row.transfer_id] = row
+        for row in pendings:
+            state = pending_state_of(resolutions.get(row.transfer_id))
+            ledger.pending_states[row.transfer_id] = state
+            if state is _PENDING:
+                self.loaded_open.add(row.transfer_id)
+        for pending_id, expires_at in snapshot.due.items():
+            heapq.heappush(ledger.expiries, (expires_at, pending_id))
+
     # --- applying --------------------------------------------------------------------
 
     def apply(self) -> list[TransferResult]:
         """The specification over each chain, with recorded refusals answered first."""
-        transfers = self.transfers
-        results: list[TransferResult] = [_R.LINKED_EVENT_FAILED] * len(transfers)
-        start = 0
-        while start < len(transfers):
-            end = start
-            while end < len(transfers) - 1 and transfers[end].flags.value & _LINKED_BITS:
-                end += 1
-            chain = transfers[start : end + 1]
-            chain_open = bool(chain[-1].flags.value & _LINKED_BITS)
-            replay = None if chain_open else self._recorded_refusal(chain)
+        results: list[TransferResult] = []
+        for chain, closed in linked_chains(self.transfers):
+            replay = self.refusals.earlier_refusal(chain) if closed else None
             if replay is None:
                 chain_results = apply_transfers(self.ledger, chain, self.moment)
             else:
-                chain_results = self._replay(chain, *replay)
-            results[start : end + 1] = chain_results
-            self._remember(start, chain, chain_results, replay)
-            start = end + 1
+                chain_results = self.refusals.replay(self.ledger, chain, *replay, self.moment)
+            results += chain_results
+            self.answers += self.refusals.answer(self.ledger, chain, chain_results, replay)
         return results
-
-    def _recorded_refusal(self, chain: list[Request]) -> tuple[int, TransferResult] | None:
-        for index, transfer in enumerate(chain):
-            refusal = self.refusals.get(transfer.id)
-            if refusal is not None:
-                same = refusal.request == transfer
-                return index, refusal.result if same else _R.EXISTS_WITH_DIFFERENT_FIELDS
-        return None
-
-    def _replay(self, chain: list[Request], index: int, result: TransferResult) -> list:
-        """Answer a chain whose member ``index`` was refused before: members ahead of it
-        still take precedence, so they are tried on a copy of the ledger first."""
-        results = [_R.LINKED_EVENT_FAILED] * len(chain)
-        if index:
-            trial = _copy(self.ledger)
-            prefix = list(chain[:index])
-            prefix[-1] = replace(prefix[-1], flags=prefix[-1].flags & ~_LINKED)
-            for position, outcome in enumerate(apply_transfers(trial, prefix, self.moment)):
-                if outcome not in SUCCESSFUL:
-                    results[position] = outcome
-                    return results
-        results[index] = result
-        return results
-
-    def _remember(self, start: int, chain, chain_results, replay) -> None:
-        failed = next(
-            (
-                (i, r)
-                for i, r in enumerate(chain_results)
-                if r not in SUCCESSFUL and r is not _R.LINKED_EVENT_FAILED
-            ),
-            None,
-        )
-        for offset, (transfer, result) in enumerate(zip(chain, chain_results, strict=True)):
-            position = start + offset
-            if result is _R.EXISTS:
-                self.replayed.add(position)
-                continue
-            if result in SUCCESSFUL:
-                continue
-            recorded = self.refusals.get(transfer.id)
-            if replay is not None and offset == replay[0] and recorded is not None:
-                if result is recorded.result and recorded.request == transfer:
-                    self.messages[position] = recorded.message
-                    self.replayed.add(position)
-                    continue
-            if result is _R.LINKED_EVENT_FAILED and failed is not None:
-                culprit = chain[failed[0]].id or "(no id)"
-                message = (
-                    f"transfer {transfer.id or '(no id)'} was not applied: transfer {culprit} "
-                    f"of its linked chain was refused ({failed[1]})"
-                )
-            else:
-                message = explain(self.ledger, transfer, result)
-            self.messages[position] = message
-            if result not in _UNRECORDED and transfer.id and transfer.id not in self.refusals:
-                refusal = _Refusal(transfer, result, message)
-                self.refusals[transfer.id] = refusal
-                self.new_refusals[transfer.id] = refusal
 
     # --- writing ---------------------------------------------------------------------
 
-    def write(self, expired: list[str]) -> dict[str, StoredTransfer]:
+    def write(self, expired: list[str]) -> dict[str, TransferRow]:
         """Append the new rows to the chain; store counters, open pendings and refusals."""
-        ledger, moment, cursor = self.ledger, self.moment, self.cursor
+        ledger, moment = self.ledger, self.moment
         records = [expiry_record(ledger.records[pending_id], moment) for pending_id in expired]
         records += [record for tid, record in ledger.records.items() if tid not in self.loaded_rows]
         head = self.head
         seq, prev = (head.seq, head.hash) if head else (0, GENESIS_HASH.hex())
         first_seq = seq + 1
-        rows: dict[str, StoredTransfer] = {}
+        rows: dict[str, TransferRow] = {}
         for record in records:
             seq += 1
-            request = record.transfer
-            code = str(record.code)
-            link = chain_hash(
-                hashed_fields(
-                    seq=seq,
-                    transfer_id=request.id,
-                    debit_account_id=record.debit_account_id,
-                    credit_account_id=record.credit_account_id,
-                    asset=record.asset,
-                    code=code,
-                    amount=record.amount,
-                    flags=request.flags.value,
-                    pending_id=request.pending_id,
-                    timeout=request.timeout,
-                    created_at=moment,
-                ),
-                bytes.fromhex(prev),
-            ).hex()
-            rows[request.id] = StoredTransfer(
-                seq=seq,
-                transfer_id=request.id,
-                debit_account_id=record.debit_account_id,
-                credit_account_id=record.credit_account_id,
-                asset_id=record.asset,
-                code=code,
-                amount=record.amount,
-                flags=request.flags.value,
-                pending_id=request.pending_id,
-                timeout=request.timeout,
-                expires_at=record.expires_at,
-                created_at=moment,
-                inherits=inherits_of(request),
-                prev_hash=prev,
-                hash=link,
-            )
-            prev = link
+            row = chained_row(record, seq=seq, prev_hash=prev, created_at=moment)
+            rows[row.transfer_id] = row
+            prev = row.hash
         self.changed = {
             ref: balance
             for ref, balance in ledger.balances.items()
@@ -405,28 +308,27 @@ class _Batch:
                 row.expires_at,
             )
             for row in rows.values()
-            if row.flags & _PENDING
-            and ledger.pending_states.get(row.transfer_id) is PendingState.PENDING
+            if row.flags & _PENDING_BIT and ledger.pending_states.get(row.transfer_id) is _PENDING
         ]
         closed = [
             pending_id
             for pending_id in sorted(self.loaded_open)
-            if ledger.pending_states.get(pending_id) is not PendingState.PENDING
+            if ledger.pending_states.get(pending_id) is not _PENDING
         ]
-        store.write_batch(
-            cursor, rows=list(rows.values()), changed=self.changed, opened=opened, closed=closed
-        )
-        if self.new_refusals:
-            _store_refusals(self.new_refusals, moment)
+        self.backend.write_batch(self.cursor, list(rows.values()), self.changed, opened, closed)
+        if self.refusals.added:
+            _store_refusals(self.refusals, moment)
         if rows and checkpoints.crosses_boundary(first_seq, seq):
             checkpoints.sign_head(seq=seq, head_hash=prev, signed_at=moment)
         return rows
 
     def outcomes(
-        self, results: list[TransferResult], rows: dict[str, StoredTransfer]
+        self, results: list[TransferResult], rows: dict[str, TransferRow]
     ) -> list[TransferOutcome]:
         answers = []
-        for position, (transfer, result) in enumerate(zip(self.transfers, results, strict=True)):
+        for transfer, result, (message, replayed) in zip(
+            self.transfers, results, self.answers, strict=True
+        ):
             row = None
             if result in SUCCESSFUL:
                 row = rows.get(transfer.id) or self.loaded_rows.get(transfer.id)
@@ -435,14 +337,14 @@ class _Batch:
                     transfer_id=transfer.id,
                     result=result,
                     row=row,
-                    message=self.messages.get(position, ""),
-                    replayed=position in self.replayed,
+                    message=message,
+                    replayed=replayed,
                 )
             )
         return answers
 
 
-def _store_refusals(refusals: dict[str, _Refusal], moment: datetime) -> None:
+def _store_refusals(record: RefusalRecord, moment: datetime) -> None:
     TransferRefusal.objects.bulk_create(
         TransferRefusal(
             transfer_id=transfer_id,
@@ -451,7 +353,7 @@ def _store_refusals(refusals: dict[str, _Refusal], moment: datetime) -> None:
             message=refusal.message,
             refused_at=moment,
         )
-        for transfer_id, refusal in refusals.items()
+        for transfer_id, refusal in record.added.items()
     )
 
 
@@ -466,15 +368,4 @@ def _new_account(ref: str, moment: datetime) -> LedgerAccount:
         debits_must_not_exceed_credits=bool(flags & AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS),
         credits_must_not_exceed_debits=bool(flags & AccountFlags.CREDITS_MUST_NOT_EXCEED_DEBITS),
         opened_at=moment,
-    )
-
-
-def _copy(ledger: Ledger) -> Ledger:
-    return Ledger(
-        accounts=dict(ledger.accounts),
-        balances=dict(ledger.balances),
-        records=dict(ledger.records),
-        pending_states=dict(ledger.pending_states),
-        clock=ledger.clock,
-        expiries=list(ledger.expiries),
     )

@@ -8,9 +8,9 @@ from rest_framework import serializers
 from core.api.serializers import StrictSerializer
 from core.clock import isoformat_z
 from custody.errors import CustodyError
+from custody.identifiers import is_client_id, is_owner, parse_short_ref, short_ref
 from custody.ledger import TransferCode
 from custody.money import ASSETS, from_minor, to_minor
-from custody.refs import is_client_id, is_owner, parse_short_ref, short_ref
 from custody.transfers import TIMEOUT_MAX, TransferFlags, flags_text
 
 ASSET_CODES = sorted(ASSETS)

@@ -8,7 +8,7 @@ from django.utils import timezone
 def seed(apps, schema_editor):
     from custody.ledger import REQUIRED_FLAGS, AccountFlags
     from custody.money import ASSETS
-    from custody.refs import SYSTEM_KINDS, VENUE, venue_ref
+    from custody.identifiers import SYSTEM_KINDS, VENUE, venue_ref
 
     Asset = apps.get_model("custody", "Asset")
     LedgerAccount = apps.get_model("custody", "LedgerAccount")

@@ -159,9 +159,9 @@ def test_a_session_parameter_change_is_applied_by_the_approver(risk_officers):
 
 def test_a_ledger_adjustment_names_maker_and_approver(compliance_officers, make_officer):
     from custody import services
+    from custody.identifiers import client_ref, venue_ref
     from custody.ledger import AccountKind
     from custody.models import Transfer
-    from custody.identifiers import client_ref, venue_ref
 
     carla, cody = compliance_officers
     services.deposit(id="d-1", account_id="acc-1", asset="USDC", amount=1000, custody_wallet="w")

@@ -3,8 +3,8 @@
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from custody.book import Ledger
 from custody.ledger import Account, AccountKind, TransferCode
+from custody.ledger_state import Ledger
 from custody.transfers import Transfer, TransferFlags
 
 NOW = datetime(2026, 11, 24, 21, 0, tzinfo=UTC)

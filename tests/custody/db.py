@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from custody.book import Ledger
+from custody.identifiers import SYSTEM_KINDS, VENUE, account_ref, venue_ref
 from custody.ledger import REQUIRED_FLAGS, Account, AccountFlags, AccountKind, Balance
+from custody.ledger_state import Ledger
 from custody.models import (
     Asset,
     LedgerAccount,
@@ -22,7 +23,6 @@ from custody.models import (
 )
 from custody.money import ASSETS
 from custody.posting import apply_transfers
-from custody.refs import SYSTEM_KINDS, VENUE, account_ref, venue_ref
 from custody.transfers import Transfer as Request
 from custody.transfers import TransferResult
 from custody.writer import create_transfers

@@ -16,8 +16,8 @@ import pytest
 from django.db import connection, connections
 
 from custody import services
+from custody.identifiers import client_ref
 from custody.models import LedgerAccount, Transfer
-from custody.refs import client_ref
 from custody.verification import verify_ledger
 from tests.custody.db import ensure_seeded
 

@@ -11,10 +11,10 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
+from custody.identifiers import client_ref, venue_ref, wallet_ref
 from custody.ledger import AccountKind
 from custody.models import LedgerAccount, Transfer
 from custody.money import to_minor
-from custody.refs import client_ref, venue_ref, wallet_ref
 from custody.services import deposit
 
 pytestmark = pytest.mark.django_db

@@ -27,9 +27,9 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from custody.identifiers import is_expiry_id
 from custody.ledger import AccountKind, TransferCode, is_allowed, leaves_client_side
 from custody.models import LedgerAccount, Transfer
-from custody.refs import is_expiry_id
 from custody.transfers import Transfer as Request
 from custody.transfers import TransferFlags, TransferResult
 from custody.verification import verify_ledger

@@ -10,10 +10,10 @@ from datetime import timedelta
 
 import pytest
 
-from custody.book import PendingState
+from custody.identifiers import expiry_id
 from custody.ledger import WALL, AccountKind, TransferCode
+from custody.ledger_state import PendingState
 from custody.models import OpenPending, Transfer
-from custody.refs import expiry_id
 from custody.transfers import Transfer as Request
 from custody.transfers import TransferFlags, TransferResult
 from tests.custody.books import NOW, pending, single

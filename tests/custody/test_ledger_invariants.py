@@ -17,7 +17,6 @@ from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from custody.book import PendingState, recompute_balances, sweepable
 from custody.ledger import (
     WALL,
     AccountFlags,
@@ -27,6 +26,7 @@ from custody.ledger import (
     is_allowed,
     leaves_client_side,
 )
+from custody.ledger_state import PendingState, recompute_balances, sweepable
 from custody.posting import apply_transfers, expire_pending
 from custody.transfers import SUCCESSFUL, Transfer, TransferFlags, TransferResult
 from tests.custody.books import ACCOUNTS, NOW, account_id, book

@@ -13,9 +13,9 @@ from django.core.management import call_command
 from core import signing
 from core.models import AuditEntry
 from custody import publication
+from custody.identifiers import client_ref
 from custody.ledger import AccountKind
 from custody.models import LedgerAccount, PorChunk
-from custody.refs import client_ref
 from custody.reserves import build_tree_for_balances, proof_for
 
 pytestmark = pytest.mark.django_db

@@ -9,10 +9,10 @@ from django_celery_beat.models import PeriodicTask
 from core.errors import Conflict, IdempotencyConflict, ValidationFailed
 from core.models import AuditEntry
 from custody import checkpoints, demo, reconciliation, selectors, services, signals
+from custody.identifiers import client_ref, venue_ref, wallet_ref
 from custody.ledger import AccountKind, TransferCode
 from custody.models import LedgerCheckpoint, ReconciliationBreak, Transfer
 from custody.reconciliation import StatementBalance
-from custody.refs import client_ref, venue_ref, wallet_ref
 from custody.tasks import checkpoint_ledger, realtime_expire_pending_transfers
 from custody.transfers import Transfer as Request
 from custody.transfers import TransferResult

@@ -5,8 +5,8 @@ from datetime import timedelta
 
 import pytest
 
-from custody.book import PendingState, recompute_balances
 from custody.ledger import Balance, TransferCode
+from custody.ledger_state import PendingState, recompute_balances
 from custody.money import AMOUNT_MAX
 from custody.posting import apply_transfers
 from custody.transfers import (

@@ -11,10 +11,10 @@ from django.core.management import call_command
 from core import signing
 from custody import services
 from custody.chain import GENESIS_HASH, chain_hash, checkpoint_message
+from custody.identifiers import client_ref, venue_ref, wallet_ref
 from custody.ledger import AccountKind
 from custody.models import LedgerAccount, LedgerCheckpoint, OpenPending, Transfer
-from custody.refs import client_ref, venue_ref, wallet_ref
-from custody.rows import row_fields
+from custody.transfer_rows import row_fields
 from custody.verification import verify_ledger
 
 pytestmark = pytest.mark.django_db

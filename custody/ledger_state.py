@@ -28,7 +28,7 @@ class PendingState(enum.StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class TransferRecord:
+class AcceptedTransfer:
     """An accepted transfer: the request as submitted, and what it resolved to.
 
     For a post or void the accounts, asset and code are the pending transfer's and
@@ -53,7 +53,7 @@ class Ledger:
 
     accounts: dict[str, Account] = field(default_factory=dict)
     balances: dict[str, Balance] = field(default_factory=dict)
-    records: dict[str, TransferRecord] = field(default_factory=dict)
+    records: dict[str, AcceptedTransfer] = field(default_factory=dict)
     pending_states: dict[str, PendingState] = field(default_factory=dict)
     clock: datetime | None = None
     expiries: list[tuple[datetime, str]] = field(default_factory=list)
@@ -66,6 +66,17 @@ class Ledger:
         if existing is None:
             self.accounts[account.id] = account
             self.balances[account.id] = Balance()
+
+    def copy(self) -> "Ledger":
+        """A copy to try transfers on (the values inside are frozen, so a shallow one)."""
+        return Ledger(
+            accounts=dict(self.accounts),
+            balances=dict(self.balances),
+            records=dict(self.records),
+            pending_states=dict(self.pending_states),
+            clock=self.clock,
+            expiries=list(self.expiries),
+        )
 
 
 def recompute_balances(ledger: Ledger) -> dict[str, Balance]:
@@ -154,7 +165,7 @@ def sweepable(ledger: Ledger, asset: str) -> int:
     return segregation_position(ledger, asset).sweepable
 
 
-def _excess_change(ledger: Ledger, record: TransferRecord) -> int:
+def _excess_change(ledger: Ledger, record: AcceptedTransfer) -> int:
     """How posting ``record`` would change holdings minus claims."""
     debit_kind = ledger.accounts[record.debit_account_id].kind
     credit_kind = ledger.accounts[record.credit_account_id].kind

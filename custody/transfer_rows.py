@@ -1,21 +1,47 @@
-"""Stored transfer rows in the pure core's vocabulary, and back.
+"""The transfer table's rows in the pure core's vocabulary, and back.
 
-The writer, ``verify_ledger`` and the selectors all read :class:`custody.models.Transfer`
-rows; this is the one place that says which columns are hashed (in
-``custody.chain.TRANSFER_FIELDS`` order and types), how a row becomes the
-:class:`~custody.book.TransferRecord` the specification works on, and how the request a
-client sent is recovered from the row for idempotency.
+A stored transfer is a row of :class:`custody.models.Transfer` (the Django model, named for
+its table); the writer reads and writes the same columns as a :data:`TransferRow` tuple.
+The writer, ``verify_ledger`` and the selectors all read these rows; this is the one place
+that says which columns are hashed (in ``custody.chain.TRANSFER_FIELDS`` order and types),
+how a row becomes the :class:`~custody.ledger_state.AcceptedTransfer` the specification works
+on and back (:func:`chained_row`), and how the request a client sent is recovered from the
+row for idempotency.
 """
 
+from collections import namedtuple
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from custody.book import PendingState, TransferRecord
+from custody.chain import chain_hash
+from custody.identifiers import expiry_id, is_expiry_id
 from custody.ledger import TransferCode
-from custody.refs import expiry_id, is_expiry_id
+from custody.ledger_state import AcceptedTransfer, PendingState
 from custody.transfers import Transfer, TransferFlags, flags_text
+
+TRANSFER_COLUMNS = (
+    "seq",
+    "transfer_id",
+    "debit_account_id",
+    "credit_account_id",
+    "asset_id",
+    "code",
+    "amount",
+    "flags",
+    "pending_id",
+    "timeout",
+    "expires_at",
+    "created_at",
+    "inherits",
+    "prev_hash",
+    "hash",
+)
+"""The columns of the transfer table by the model's attribute names, in the writer's order."""
+
+TransferRow = namedtuple("TransferRow", TRANSFER_COLUMNS)
+"""A stored transfer row as the writer reads and writes it (read like a model instance)."""
 
 POSTING_FLAG_VALUES = tuple(
     value
@@ -109,9 +135,9 @@ def request_of(row: Any) -> Transfer:
     )
 
 
-def record_of(row: Any) -> TransferRecord:
+def record_of(row: Any) -> AcceptedTransfer:
     """The specification's record of a stored row."""
-    return TransferRecord(
+    return AcceptedTransfer(
         transfer=request_of(row),
         sequence=row.seq,
         debit_account_id=row.debit_account_id,
@@ -165,7 +191,7 @@ def pending_state_of(resolution) -> PendingState:
     return PendingState.VOIDED
 
 
-def expiry_record(pending: TransferRecord, moment: datetime) -> TransferRecord:
+def expiry_record(pending: AcceptedTransfer, moment: datetime) -> AcceptedTransfer:
     """The chain's record of a lapse: a void of the full amount under a ledger-made id."""
     request = Transfer(
         id=expiry_id(pending.transfer.id),
@@ -178,3 +204,44 @@ def expiry_record(pending: TransferRecord, moment: datetime) -> TransferRecord:
         pending_id=pending.transfer.id,
     )
     return replace(pending, transfer=request, created_at=moment, expires_at=None)
+
+
+def chained_row(
+    accepted: AcceptedTransfer, *, seq: int, prev_hash: str, created_at: datetime
+) -> TransferRow:
+    """The row that appends ``accepted`` to the chain after ``prev_hash`` as number ``seq``."""
+    request = accepted.transfer
+    code = str(accepted.code)
+    link = chain_hash(
+        hashed_fields(
+            seq=seq,
+            transfer_id=request.id,
+            debit_account_id=accepted.debit_account_id,
+            credit_account_id=accepted.credit_account_id,
+            asset=accepted.asset,
+            code=code,
+            amount=accepted.amount,
+            flags=request.flags.value,
+            pending_id=request.pending_id,
+            timeout=request.timeout,
+            created_at=created_at,
+        ),
+        bytes.fromhex(prev_hash),
+    ).hex()
+    return TransferRow(
+        seq=seq,
+        transfer_id=request.id,
+        debit_account_id=accepted.debit_account_id,
+        credit_account_id=accepted.credit_account_id,
+        asset_id=accepted.asset,
+        code=code,
+        amount=accepted.amount,
+        flags=request.flags.value,
+        pending_id=request.pending_id,
+        timeout=request.timeout,
+        expires_at=accepted.expires_at,
+        created_at=created_at,
+        inherits=inherits_of(request),
+        prev_hash=prev_hash,
+        hash=link,
+    )

@@ -1,0 +1,260 @@
+"""The ledger writer's SQL on PostgreSQL: a batch in four statements after ``BEGIN``.
+
+The writer holds the ``ledger-chain`` lock while it runs these, so their latency is the
+ledger's throughput: the lock (:func:`lock_chain`), one read of everything the batch can
+touch (:func:`read_batch`: the chain head and the batch's clock, the due and swept pending
+transfers, the rows the batch names, the recorded refusals and the accounts locked ``FOR
+UPDATE`` in ascending id order, as a tagged ``UNION ALL`` of CTEs read from one snapshot
+taken after the lock), one write (:func:`write_batch`: the new rows, the open-pending index
+and the counters as data-modifying CTEs), and ``COMMIT``. Every variable list is one array
+parameter, so each statement's text is fixed and is prepared once per connection (a plain
+psycopg cursor with ``prepare=True``: server-side binding and a cached plan, where Django's
+defaults would re-render the text and re-plan it every time; behind a transaction-pooling
+PgBouncer older than 1.21 that needs ``max_prepared_statements``). Table and column names
+come from the models, never from input (S608).
+"""
+
+import functools
+
+import psycopg
+from django.db import connection
+
+from custody.models import LedgerAccount, OpenPending, Transfer, TransferRefusal
+from custody.sql.common import (
+    ACCOUNT_COLUMNS,
+    COUNTER_COLUMNS,
+    OPEN_PENDING_COLUMNS,
+    PENDING_BIT,
+    BatchSnapshot,
+    columns,
+    json_value,
+    quote,
+    table,
+)
+from custody.transfer_rows import TRANSFER_COLUMNS, TransferRow
+
+_PREPARE_ONLY_WHEN_ASKED = 2**31 - 1
+
+_LOCK_AND_PLANNER_SQL = (
+    "SELECT pg_advisory_xact_lock(%s), set_config('plan_cache_mode', "
+    "'force_generic_plan', true), set_config('enable_seqscan', 'off', true)"
+)
+
+
+def cursor() -> psycopg.Cursor:
+    """A plain psycopg cursor on Django's connection (server-side binding, prepared
+    statements).
+
+    Django leaves psycopg's preparation off (a ``prepare_threshold`` of None disables it even
+    for an explicit ``prepare=True``). A threshold no query reaches lets the writer's
+    statements, which ask, be prepared, and nothing else: Django's own cursors bind on the
+    client and are never prepared, whatever they run. It stays set on the connection so that
+    psycopg keeps watching what Django runs there (a ``DROP`` or ``ROLLBACK`` drops the cached
+    statements); it changes no setting of the server session.
+    """
+    raw = connection.connection
+    if raw.prepare_threshold is None:
+        raw.prepare_threshold = _PREPARE_ONLY_WHEN_ASKED
+    return psycopg.Cursor(raw)
+
+
+def lock_chain(cursor, lock: int) -> None:
+    """Take the chain lock for the rest of the transaction (one round trip), with the
+    writer's planner settings local to the same transaction.
+
+    The writer's statements are prepared once per connection and keep one generic plan
+    (``plan_cache_mode``), planned with sequential scans off: a plan made while the tables
+    are new and small would otherwise scan them whole for ever after, as they grow (seen:
+    a fresh database fell from thousands of transfers per second to hundreds as its first
+    100,000 rows arrived). Every lookup here has an index. ``set_config(..., true)`` is SET
+    LOCAL: both settings end with the writer's transaction, so nothing leaks into the later
+    queries of Django's connection (tests/custody/test_sql.py).
+    """
+    cursor.execute(_LOCK_AND_PLANNER_SQL, (lock,), prepare=True)
+    cursor.fetchall()
+
+
+_PG_TYPES = {
+    "seq": "bigint",
+    "amount": "bigint",
+    "timeout": "bigint",
+    "flags": "integer",
+    "inherits": "integer",
+    "expires_at": "timestamptz",
+    "created_at": "timestamptz",
+}
+
+
+@functools.cache
+def _pg_read_sql() -> str:
+    transfer, account, pending = table(Transfer), table(LedgerAccount), table(OpenPending)
+    t_cols = columns(Transfer, TRANSFER_COLUMNS)
+    a_cols = columns(LedgerAccount, ACCOUNT_COLUMNS)
+    r_cols = columns(TransferRefusal, ("request", "result", "message"))
+    seq, tid, pid = quote("seq"), quote("transfer_id"), quote("pending_id")
+    expires, created, asset = quote("expires_at"), quote("created_at"), quote("asset")
+    debit, credit, flags = (
+        quote(Transfer._meta.get_field(name).column)
+        for name in ("debit_account_id", "credit_account_id", "flags")
+    )
+
+    t_null = [f"NULL::{_PG_TYPES.get(name, 'text')}" for name in TRANSFER_COLUMNS]
+    a_null = ["NULL::text"] * 3 + ["NULL::boolean"] * 2 + ["NULL::bigint"] * 4
+
+    def select(tag: str, transfer=None, deadline="NULL::timestamptz", refusal=None, account=None):
+        # Typed NULLs: PostgreSQL resolves UNION column types branch by branch.
+        parts = [f"'{tag}'"]
+        parts += transfer or t_null
+        parts.append(deadline)
+        parts += refusal or ["NULL::jsonb", "NULL::text", "NULL::text"]
+        parts += account or a_null
+        return "SELECT " + ", ".join(parts)
+
+    def slot(values: dict[str, str]) -> list[str]:
+        return [values.get(name, t_null[i]) for i, name in enumerate(TRANSFER_COLUMNS)]
+
+    return f"""
+WITH head AS (
+    SELECT {", ".join(t_cols)} FROM {transfer} ORDER BY {seq} DESC LIMIT 1
+), clock AS (
+    SELECT GREATEST(
+        %(now)s::timestamptz, COALESCE((SELECT {created} FROM head), %(now)s::timestamptz)
+    ) AS now
+), due AS (
+    SELECT {pid}, {expires} FROM {pending} WHERE {expires} <= (SELECT now FROM clock)
+), swept AS (
+    SELECT {pid} FROM {pending} WHERE {asset} = ANY(%(assets)s::text[])
+), wanted AS (
+    SELECT unnest(%(ids)s::text[]) AS id UNION SELECT {pid} FROM due UNION SELECT {pid} FROM swept
+), found AS (
+    SELECT {", ".join(t_cols)} FROM {transfer} WHERE {tid} = ANY(ARRAY(SELECT id FROM wanted))
+    UNION ALL
+    SELECT {", ".join(t_cols)} FROM {transfer} WHERE {pid} = ANY(%(pending_ids)s::text[])
+), lock_ids AS (
+    SELECT unnest(%(refs)s::text[]) AS id
+    UNION SELECT {debit} FROM found WHERE {flags} & {PENDING_BIT} <> 0
+    UNION SELECT {credit} FROM found WHERE {flags} & {PENDING_BIT} <> 0
+    UNION SELECT {quote("id")} FROM {account} WHERE {asset} = ANY(%(assets)s::text[])
+), locked AS (
+    SELECT {", ".join(a_cols)} FROM {account}
+    WHERE {quote("id")} = ANY(ARRAY(SELECT id FROM lock_ids))
+    ORDER BY {quote("id")} FOR UPDATE
+)
+{select("h", transfer=list(t_cols), deadline="(SELECT now FROM clock)")} FROM head
+UNION ALL {select("c", deadline="(SELECT now FROM clock)")}
+UNION ALL {select("d", transfer=slot({"transfer_id": pid, "expires_at": expires}))} FROM due
+UNION ALL {select("o", transfer=slot({"transfer_id": pid}))} FROM swept
+UNION ALL {select("t", transfer=list(t_cols))} FROM found
+UNION ALL {select("r", transfer=slot({"transfer_id": tid}), refusal=list(r_cols))}
+    FROM {table(TransferRefusal)} WHERE {tid} = ANY(%(ids)s::text[])
+UNION ALL {select("a", account=list(a_cols))} FROM locked
+"""  # noqa: S608 (names from the models)
+
+
+def read_batch(cursor, requested, ids, pending_ids, refs, sweep_assets):
+    cursor.execute(
+        _pg_read_sql(),
+        {
+            "now": requested,
+            "ids": sorted(set(ids) | set(pending_ids)),
+            "pending_ids": pending_ids,
+            "refs": refs,
+            "assets": sweep_assets,
+        },
+        prepare=True,
+    )
+    snapshot = BatchSnapshot()
+    moment = requested
+    width_t = len(TRANSFER_COLUMNS)
+    tid = 1 + TRANSFER_COLUMNS.index("transfer_id")
+    expires = 1 + TRANSFER_COLUMNS.index("expires_at")
+    for row in cursor.fetchall():
+        tag = row[0]
+        if tag == "a":
+            ref, kind, asset, dmnec, cmned, *counters = row[width_t + 5 :]
+            snapshot.accounts.append((ref, kind, asset, dmnec, cmned, *counters))
+        elif tag == "t":
+            snapshot.rows.append(TransferRow(*row[1 : width_t + 1]))
+        elif tag == "d":
+            snapshot.due[row[tid]] = row[expires]
+        elif tag == "o":
+            snapshot.swept.add(row[tid])
+        elif tag == "r":
+            request, result, message = row[width_t + 2 : width_t + 5]
+            snapshot.refusals.append((row[tid], json_value(request), result, message))
+        elif tag == "h":
+            snapshot.head = TransferRow(*row[1 : width_t + 1])
+        elif tag == "c":
+            moment = row[width_t + 1]
+    return moment, snapshot
+
+
+@functools.cache
+def _pg_write_sql(rows: bool, changed: bool, opened: bool, closed: bool) -> str:
+    """One statement: the last part plain, the others as data-modifying CTEs. Parameters go
+    in binary (``%b``): the arrays are dumped by psycopg's C code instead of as text."""
+    # Table and column names come from the models, never from input: S608 does not apply.
+    statements = []
+    if rows:
+        names = ", ".join(columns(Transfer, TRANSFER_COLUMNS))
+        arrays = ", ".join(
+            f"%(t{i})b::{_PG_TYPES.get(name, 'text')}[]" for i, name in enumerate(TRANSFER_COLUMNS)
+        )
+        statements.append(
+            f"INSERT INTO {table(Transfer)} ({names}) SELECT * FROM unnest({arrays})"  # noqa: S608
+        )
+    if opened:
+        names = ", ".join(columns(OpenPending, OPEN_PENDING_COLUMNS))
+        statements.append(
+            f"INSERT INTO {table(OpenPending)} ({names}) SELECT * FROM unnest("  # noqa: S608
+            "%(o0)b::text[], %(o1)b::text[], %(o2)b::text[], %(o3)b::text[], "
+            "%(o4)b::bigint[], %(o5)b::timestamptz[])"
+        )
+    if closed:
+        pending_id = quote("pending_id")
+        statements.append(
+            f"DELETE FROM {table(OpenPending)} "  # noqa: S608
+            f"WHERE {pending_id} = ANY(%(closed)b::text[])"
+        )
+    if changed:
+        counters = columns(LedgerAccount, COUNTER_COLUMNS)
+        assignments = ", ".join(f"{column} = v.c{i}" for i, column in enumerate(counters))
+        statements.append(
+            f"UPDATE {table(LedgerAccount)} AS a SET {assignments} FROM unnest("  # noqa: S608
+            "%(ids)b::text[], %(c0)b::bigint[], %(c1)b::bigint[], %(c2)b::bigint[], "
+            f"%(c3)b::bigint[]) AS v(id, c0, c1, c2, c3) WHERE a.{quote('id')} = v.id"
+        )
+    *first, last = statements
+    if not first:
+        return last
+    ctes = ", ".join(f"w{i} AS ({statement})" for i, statement in enumerate(first))
+    return f"WITH {ctes} {last}"
+
+
+def write_batch(cursor, rows, changed, opened, closed) -> None:
+    if not (rows or changed or opened or closed):
+        return
+    params: dict[str, object] = {}
+    for i, column in enumerate(zip(*rows, strict=True) if rows else ()):
+        params[f"t{i}"] = list(column)
+    for i, column in enumerate(zip(*opened, strict=True) if opened else ()):
+        params[f"o{i}"] = list(column)
+    if closed:
+        params["closed"] = closed
+    if changed:
+        params["ids"] = list(changed)
+        balances = list(changed.values())
+        for i, name in enumerate(COUNTER_COLUMNS):
+            params[f"c{i}"] = [getattr(balance, name) for balance in balances]
+    cursor.execute(
+        _pg_write_sql(bool(rows), bool(changed), bool(opened), bool(closed)), params, prepare=True
+    )
+
+
+def more_resolutions(cursor, pending_ids: list[str]) -> list[TransferRow]:
+    cursor.execute(
+        f"SELECT {', '.join(columns(Transfer, TRANSFER_COLUMNS))} FROM {table(Transfer)} "  # noqa: S608
+        f"WHERE {quote('pending_id')} = ANY(%s)",
+        [list(pending_ids)],
+    )
+    return [TransferRow(*row) for row in cursor.fetchall()]

@@ -1,0 +1,71 @@
+"""The writer's SQL layer (custody/sql/): its planner settings stay inside its transaction.
+
+On PostgreSQL the writer plans its prepared statements generically with sequential scans off
+(``custody.sql.postgres.lock_chain``). Those are ``SET LOCAL`` settings: a later query on
+Django's shared connection must plan as if the writer had never run. SQLite has no such
+settings; there the test checks that the backend chosen is SQLite's.
+"""
+
+from datetime import UTC, datetime
+
+import pytest
+from django.db import connection, transaction
+
+from custody import sql
+from custody.identifiers import client_ref, wallet_ref
+from custody.ledger import TransferCode
+from custody.transfers import Transfer
+from custody.writer import create_transfers
+from tests.custody.db import ensure_seeded
+
+T0 = datetime(2026, 11, 24, 21, 0, tzinfo=UTC)
+PLANNER_SETTINGS = ("plan_cache_mode", "enable_seqscan")
+
+
+def _planner_settings() -> dict[str, str]:
+    if connection.vendor != "postgresql":
+        return {}
+    with connection.cursor() as cursor:
+        settings = {}
+        for name in PLANNER_SETTINGS:
+            cursor.execute(f"SHOW {name}")
+            settings[name] = cursor.fetchone()[0]
+        return settings
+
+
+def _deposit(number: int, seen: list[dict[str, str]]) -> None:
+    client, wallet = client_ref("acc-1", "USDC"), wallet_ref("w", "USDC")
+    deposit = Transfer(
+        id=f"d-{number}",
+        debit_account_id=wallet,
+        credit_account_id=client,
+        amount=100,
+        asset="USDC",
+        code=TransferCode.DEPOSIT,
+    )
+    outcomes = create_transfers(
+        transfers=[deposit],
+        now=T0,
+        open_accounts=(client, wallet),
+        before_commit=lambda _: seen.append(_planner_settings()),
+    )
+    assert outcomes[0].accepted
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_writers_planner_settings_end_with_its_transaction():
+    ensure_seeded()
+    before = _planner_settings()
+    inside: list[dict[str, str]] = []
+    for number in range(3):  # prepared on the first batches, reused after
+        _deposit(number, inside)
+        assert _planner_settings() == before
+        with transaction.atomic():
+            assert _planner_settings() == before
+    if connection.vendor == "postgresql":
+        assert sql.backend().__name__ == "custody.sql.postgres"
+        assert inside == [{"plan_cache_mode": "force_generic_plan", "enable_seqscan": "off"}] * 3
+        assert before != inside[0]
+    else:
+        assert sql.backend().__name__ == "custody.sql.sqlite"
+        assert before == {}
