@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from console.maker_checker import register_action
+from console.change_kinds import register_action
 from console.roles import ADMINISTRATOR, RISK_OFFICER
 from console.schedules import change_schedule, describe_schedule, schedule_of
 

@@ -126,6 +126,25 @@ def _runs(points):
         yield run
 
 
+@dataclass(frozen=True)
+class _Frame:
+    """The plot area and the scales that map an instant and a value into it."""
+
+    start: datetime
+    end: datetime
+    low: float
+    high: float
+    width: float
+    height: float
+
+    def x(self, moment: datetime) -> float:
+        span = (self.end - self.start).total_seconds()
+        return MARGIN_LEFT + (moment - self.start).total_seconds() / span * self.width
+
+    def y(self, value: Number) -> float:
+        return MARGIN_TOP + (self.high - _f(value)) / (self.high - self.low) * self.height
+
+
 def line_chart(
     *,
     title: str,
@@ -164,74 +183,101 @@ def line_chart(
         pad = abs(high) * 0.01 or 1.0
         low, high = low - pad, high + pad
     pad = (high - low) * 0.08
-    low, high = low - pad, high + pad
-    plot_w = width - MARGIN_LEFT - MARGIN_RIGHT
-    plot_h = height - MARGIN_TOP - MARGIN_BOTTOM
-    span = (end - start).total_seconds()
-
-    def x(moment: datetime) -> float:
-        return MARGIN_LEFT + (moment - start).total_seconds() / span * plot_w
-
-    def y(value: Number) -> float:
-        return MARGIN_TOP + (high - _f(value)) / (high - low) * plot_h
-
-    parts = [head, f'<desc id="chart-desc">{escape(_description(series, markers, unit))}</desc>']
-    parts.append(
-        f'<rect x="{MARGIN_LEFT}" y="{MARGIN_TOP}" width="{plot_w}" height="{plot_h}" '
-        'fill="#ffffff" stroke="#767676" stroke-width="1"/>'
+    frame = _Frame(
+        start=start,
+        end=end,
+        low=low - pad,
+        high=high + pad,
+        width=width - MARGIN_LEFT - MARGIN_RIGHT,
+        height=height - MARGIN_TOP - MARGIN_BOTTOM,
     )
-    for tick in value_ticks(low, high):
-        ty = y(tick)
+    parts = [head, f'<desc id="chart-desc">{escape(_description(series, markers, unit))}</desc>']
+    parts += _axes(frame)
+    parts += _band_shapes(frame, bands)
+    parts += _series_lines(frame, series)
+    parts += _marker_lines(frame, markers)
+    parts.append(_legend(series, bands, width))
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _axes(frame: _Frame) -> list[str]:
+    """The plot's box, the value grid with its labels and the time ticks with theirs."""
+    bottom = MARGIN_TOP + frame.height
+    parts = [
+        f'<rect x="{MARGIN_LEFT}" y="{MARGIN_TOP}" width="{frame.width}" height="{frame.height}" '
+        'fill="#ffffff" stroke="#767676" stroke-width="1"/>'
+    ]
+    for tick in value_ticks(frame.low, frame.high):
+        ty = frame.y(tick)
         parts.append(
-            f'<line x1="{MARGIN_LEFT}" x2="{MARGIN_LEFT + plot_w}" y1="{ty:.1f}" y2="{ty:.1f}" '
-            'stroke="#e0e0e0" stroke-width="1"/>'
+            f'<line x1="{MARGIN_LEFT}" x2="{MARGIN_LEFT + frame.width}" y1="{ty:.1f}" '
+            f'y2="{ty:.1f}" stroke="#e0e0e0" stroke-width="1"/>'
             f'<text x="{MARGIN_LEFT - 6}" y="{ty + 4:.1f}" text-anchor="end" font-size="11" '
             f'fill="#333">{escape(_fmt(tick))}</text>'
         )
-    for tick in time_ticks(start, end):
-        tx = x(tick)
+    for tick in time_ticks(frame.start, frame.end):
+        tx = frame.x(tick)
+        label = _time_label(tick, frame.end - frame.start)
         parts.append(
-            f'<line x1="{tx:.1f}" x2="{tx:.1f}" y1="{MARGIN_TOP + plot_h}" '
-            f'y2="{MARGIN_TOP + plot_h + 4}" stroke="#333" stroke-width="1"/>'
-            f'<text x="{tx:.1f}" y="{MARGIN_TOP + plot_h + 17}" text-anchor="middle" '
-            f'font-size="11" fill="#333">{escape(_time_label(tick, end - start))}</text>'
+            f'<line x1="{tx:.1f}" x2="{tx:.1f}" y1="{bottom}" '
+            f'y2="{bottom + 4}" stroke="#333" stroke-width="1"/>'
+            f'<text x="{tx:.1f}" y="{bottom + 17}" text-anchor="middle" '
+            f'font-size="11" fill="#333">{escape(label)}</text>'
         )
+    return parts
+
+
+def _band_shapes(frame: _Frame, bands: Sequence[Band]) -> list[str]:
+    parts = []
     for band in bands:
         for run in _runs(band.points):
-            upper = [f"{x(t):.1f},{y(hi):.1f}" for t, _, hi in run]
-            lower = [f"{x(t):.1f},{y(lo):.1f}" for t, lo, _ in reversed(run)]
+            upper = [f"{frame.x(t):.1f},{frame.y(hi):.1f}" for t, _, hi in run]
+            lower = [f"{frame.x(t):.1f},{frame.y(lo):.1f}" for t, lo, _ in reversed(run)]
             parts.append(
                 f'<polygon points="{" ".join(upper + lower)}" fill="{escape(band.fill)}" '
                 f'fill-opacity="{band.opacity}" stroke="none"><title>{escape(band.name)}</title>'
                 "</polygon>"
             )
+    return parts
+
+
+def _series_lines(frame: _Frame, series: Sequence[Series]) -> list[str]:
+    """Each series as polylines over its runs of known values; a lone point as a dot."""
+    parts = []
     for line in series:
         dash = f' stroke-dasharray="{escape(line.dash)}"' if line.dash else ""
         for run in _runs(line.points):
-            coords = " ".join(f"{x(t):.1f},{y(v):.1f}" for t, v in run)
             if len(run) == 1:
                 t, v = run[0]
                 colour = escape(line.stroke)
-                parts.append(f'<circle cx="{x(t):.1f}" cy="{y(v):.1f}" r="2.5" fill="{colour}"/>')
+                parts.append(
+                    f'<circle cx="{frame.x(t):.1f}" cy="{frame.y(v):.1f}" r="2.5" fill="{colour}"/>'
+                )
                 continue
+            coords = " ".join(f"{frame.x(t):.1f},{frame.y(v):.1f}" for t, v in run)
             parts.append(
                 f'<polyline points="{coords}" fill="none" stroke="{escape(line.stroke)}" '
                 f'stroke-width="{line.width}"{dash}><title>{escape(line.name)}</title></polyline>'
             )
+    return parts
+
+
+def _marker_lines(frame: _Frame, markers: Sequence[Marker]) -> list[str]:
+    parts = []
     for marker in markers:
-        if not start <= marker.at <= end:
+        if not frame.start <= marker.at <= frame.end:
             continue
-        mx = x(marker.at)
+        mx = frame.x(marker.at)
         parts.append(
             f'<g class="marker"><line x1="{mx:.1f}" x2="{mx:.1f}" y1="{MARGIN_TOP}" '
-            f'y2="{MARGIN_TOP + plot_h}" stroke="{escape(marker.stroke)}" stroke-width="1.5" '
-            f'stroke-dasharray="4 3"/><text x="{mx + 3:.1f}" y="{MARGIN_TOP - 8}" font-size="11" '
-            f'fill="{escape(marker.stroke)}">{escape(marker.label)}</text>'
+            f'y2="{MARGIN_TOP + frame.height}" stroke="{escape(marker.stroke)}" '
+            f'stroke-width="1.5" stroke-dasharray="4 3"/><text x="{mx + 3:.1f}" '
+            f'y="{MARGIN_TOP - 8}" font-size="11" fill="{escape(marker.stroke)}">'
+            f"{escape(marker.label)}</text>"
             f"<title>{escape(marker.label)} at {marker.at.isoformat()}</title></g>"
         )
-    parts.append(_legend(series, bands, width))
-    parts.append("</svg>")
-    return "".join(parts)
+    return parts
 
 
 def _legend(series: Sequence[Series], bands: Sequence[Band], width: int) -> str:

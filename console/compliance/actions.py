@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from compliance import services
-from console.maker_checker import register_action
+from console.change_kinds import register_action
 from console.roles import COMPLIANCE_OFFICER
 
 RULE_CHANGE = "rule.change"

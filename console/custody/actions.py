@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from console.change_kinds import register_action
 from console.custody.forms import LedgerAdjustmentForm
-from console.maker_checker import register_action
 from console.roles import COMPLIANCE_OFFICER
 from custody import services
 

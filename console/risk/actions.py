@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from console.maker_checker import register_action
+from console.change_kinds import register_action
 from console.risk.forms import (
     EmergencyKillSwitchForm,
     InstrumentLimitsForm,

@@ -8,7 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from console import charts, health, maker_checker, selectors
+from console import change_kinds, charts, health, selectors
 from console.compliance import selectors as compliance_selectors
 from console.roles import officer_required
 from core import clock
@@ -70,7 +70,7 @@ def market_detail(request: HttpRequest, symbol: str) -> HttpResponse:
             "chart": charts.market_chart(symbol, samples, events, now=now),
             "events": list(reversed(events))[:50],
             "hours": hours,
-            "actions": maker_checker.actions(scope="market"),
+            "actions": change_kinds.actions(scope="market"),
             "proposals": list(selectors.proposals_for(f"market:{symbol}")[:10]),
         },
     )

@@ -9,7 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from console import maker_checker, selectors
+from console import change_kinds, maker_checker, selectors
 from console.forms import DecisionNoteForm, ProposalFilterForm, RequiredNoteForm
 from console.models import Proposal
 from console.paging import page_of
@@ -31,7 +31,7 @@ def proposals(request: HttpRequest) -> HttpResponse:
             "page": page_of(selectors.proposals(**filters), request.GET),
             "proposable": [
                 a
-                for a in maker_checker.actions()
+                for a in change_kinds.actions()
                 if a.form is not None and roles_of(request.user) & a.roles
             ],
         },
@@ -45,7 +45,7 @@ def proposal_detail(request: HttpRequest, proposal_id: int) -> HttpResponse:
     if proposal is None:
         raise Http404(f"no proposal {proposal_id}")
     try:
-        registered = maker_checker.action(proposal.kind)
+        registered = change_kinds.action(proposal.kind)
     except NotFound:
         registered = None
     me = officer_actor(request.user)
@@ -128,7 +128,7 @@ def propose(request: HttpRequest, kind: str) -> HttpResponse:
     """Propose any registered kind that declares a form; the form's cleaned data (plus
     ``reason`` and ``emergency``) becomes the payload."""
     try:
-        registered = maker_checker.action(kind)
+        registered = change_kinds.action(kind)
     except NotFound:
         raise Http404(f"no action {kind}") from None
     if registered.form is None:

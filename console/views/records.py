@@ -8,7 +8,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from console import maker_checker, selectors
+from console import change_kinds, maker_checker, selectors
 from console.actions import SCHEDULE_CHANGE
 from console.forms import AuditFilterForm, ScheduleChangeForm
 from console.paging import page_of
@@ -62,7 +62,7 @@ def schedules(request: HttpRequest) -> HttpResponse:
                 for task in tasks
             ],
             "may_propose": bool(
-                roles_of(request.user) & maker_checker.action(SCHEDULE_CHANGE).roles
+                roles_of(request.user) & change_kinds.action(SCHEDULE_CHANGE).roles
             ),
         },
     )
@@ -84,7 +84,7 @@ def propose_schedule(request: HttpRequest, task_id: int) -> HttpResponse:
     task = selectors.scheduled_task(task_id)
     if task is None:
         raise Http404(f"no scheduled task {task_id}")
-    registered = maker_checker.action(SCHEDULE_CHANGE)
+    registered = change_kinds.action(SCHEDULE_CHANGE)
     if not roles_of(request.user) & registered.roles:
         raise PermissionDenied("Changing a schedule needs an administrator or a risk officer.")
     form = ScheduleChangeForm(request.POST or None, initial=_initial(task))

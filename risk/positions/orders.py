@@ -26,7 +26,7 @@ from risk.models import OrderCancel, OrderFill
 from risk.positions import margin as margin_ledger
 from risk.pretrade import steps
 from risk.pretrade.checks import QUOTE_SCALE
-from risk.pretrade.terms import holder
+from risk.markets.snapshot import holder
 
 
 def _ms(now) -> int:
@@ -83,28 +83,7 @@ def record_fill(
     if order is None:
         return _recorded_fill(account_id, fill_id, order_id, quantity, price)
     lots = _lots(order["inst"], quantity)
-    try:
-        with transaction.atomic():
-            fill, created = OrderFill.objects.get_or_create(
-                account_id=account_id,
-                fill_id=fill_id,
-                defaults={
-                    "order_id": order_id,
-                    "instrument": order["inst"],
-                    "side": order["side"],
-                    "quantity": quantity,
-                    "price": price,
-                    "lots": lots,
-                    "filled_at": now,
-                },
-            )
-    except IntegrityError as exc:  # a concurrent first write of the same fill_id
-        raise Conflict("fill is being recorded concurrently; retry") from exc
-    if not created and (fill.order_id, fill.quantity, fill.price) != (order_id, quantity, price):
-        raise IdempotencyConflict(
-            "This fill_id was already used with a different fill.",
-            fields={"fill_id": ["Already used with a different fill."]},
-        )
+    created = _store_fill(order, order_id, fill_id, account_id, quantity, price, lots, now)
     status, old, new, left, instrument, charged, released = (
         text(part)
         for part in steps.script("fill_step")(
@@ -131,20 +110,7 @@ def record_fill(
     if status.startswith("not_open") and created:
         raise Conflict(f"order {order_id} is {status.split(':', 1)[1]}; it cannot be filled")
     if status == "filled":
-        change = abs(int(new)) - abs(int(old))
-        steps.script("release_open_interest")(
-            keys=steps.open_interest_keys(instrument),
-            args=[steps.reservation_id(account_id, order_id), lots, change],
-            client=get_redis(),
-        )
-        margin_ledger.settle_fill(
-            account_id=account_id,
-            instrument=instrument,
-            fill_id=fill_id,
-            charged_micro=int(charged),
-            released_micro=int(released),
-            now=now,
-        )
+        _settle(account_id, order_id, fill_id, instrument, lots, old, new, charged, released, now)
     return {
         "order_id": order_id,
         "fill_id": fill_id,
@@ -152,6 +118,53 @@ def record_fill(
         "position": _quantity(instrument, new),
         "open_quantity": _quantity(instrument, left),
     }
+
+
+def _store_fill(order, order_id, fill_id, account_id, quantity, price, lots, now) -> bool:
+    """Write the fill to the database first (idempotent on ``fill_id``); True when this
+    call created it. The same ``fill_id`` with another fill is a 409."""
+    try:
+        with transaction.atomic():
+            fill, created = OrderFill.objects.get_or_create(
+                account_id=account_id,
+                fill_id=fill_id,
+                defaults={
+                    "order_id": order_id,
+                    "instrument": order["inst"],
+                    "side": order["side"],
+                    "quantity": quantity,
+                    "price": price,
+                    "lots": lots,
+                    "filled_at": now,
+                },
+            )
+    except IntegrityError as exc:  # a concurrent first write of the same fill_id
+        raise Conflict("fill is being recorded concurrently; retry") from exc
+    if not created and (fill.order_id, fill.quantity, fill.price) != (order_id, quantity, price):
+        raise IdempotencyConflict(
+            "This fill_id was already used with a different fill.",
+            fields={"fill_id": ["Already used with a different fill."]},
+        )
+    return created
+
+
+def _settle(account_id, order_id, fill_id, instrument, lots, old, new, charged, released, now):
+    """An applied fill's consequences outside the account's slot: open interest follows
+    the position's size, and the margin it charged or released settles in the ledger."""
+    change = abs(int(new)) - abs(int(old))
+    steps.script("release_open_interest")(
+        keys=steps.open_interest_keys(instrument),
+        args=[steps.reservation_id(account_id, order_id), lots, change],
+        client=get_redis(),
+    )
+    margin_ledger.settle_fill(
+        account_id=account_id,
+        instrument=instrument,
+        fill_id=fill_id,
+        charged_micro=int(charged),
+        released_micro=int(released),
+        now=now,
+    )
 
 
 def cancel(*, order_id: str, account_id: str, now) -> dict:

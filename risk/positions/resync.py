@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import ROUND_CEILING, Decimal
+from decimal import ROUND_CEILING
 
 import orjson
 from django.conf import settings
@@ -81,25 +81,47 @@ def _wipe(client) -> None:
             client.delete(*batch)
 
 
+@dataclass
+class _Fills:
+    """What the fills say: lots filled per order, signed position per instrument and the
+    last fill price per position."""
+
+    filled: defaultdict = field(default_factory=lambda: defaultdict(int))
+    positions: defaultdict = field(default_factory=lambda: defaultdict(int))
+    last_price: dict = field(default_factory=dict)
+
+
 def resync(*, now: datetime) -> Summary:
     client = get_redis()
     client.delete(*synced_keys())
     decision_drain.drain(max_seconds=300, claim_idle_ms=0)
     _wipe(client)
     summary = Summary()
-    ttl = timedelta(seconds=settings.ORDER_TTL_SECONDS)
-    window = timedelta(seconds=settings.PRETRADE_IDEMPOTENCY_SECONDS)
-    instruments = {row.symbol: row for row in Instrument.objects.all()}
-
-    filled = defaultdict(int)  # (account, order) -> lots
-    positions = defaultdict(int)  # (account, instrument) -> signed lots
-    last_price: dict[tuple[str, str], Decimal] = {}
     pipe = client.pipeline(transaction=False)
+    fills = _restore_fills(pipe, now=now, summary=summary)
+    open_interest: defaultdict = defaultdict(int)  # (instrument, "reserved"|"filled") -> lots
+    accounts = _restore_orders(pipe, fills, open_interest, now=now, summary=summary)
+    accounts |= _restore_positions(pipe, fills, open_interest)
+    for (symbol, kind), lots in open_interest.items():
+        pipe.hincrby(steps.open_interest_keys(symbol)[0], kind, lots)
+    pipe.execute()
+    collateral.sync_all(client=client)
+    policy.restore()
+    summary.accounts = len(accounts)
+    mark_synced()
+    logger.info("risk state resynchronised: %s", summary)
+    return summary
+
+
+def _restore_fills(pipe, *, now: datetime, summary: Summary) -> _Fills:
+    """Sum the fills, and write back the idempotency records of those inside the window."""
+    window = timedelta(seconds=settings.PRETRADE_IDEMPOTENCY_SECONDS)
+    fills = _Fills()
     for fill in OrderFill.objects.order_by("filled_at", "pk").iterator(chunk_size=2000):
         sign = 1 if fill.side == "buy" else -1
-        filled[fill.account_id, fill.order_id] += fill.lots
-        positions[fill.account_id, fill.instrument] += sign * fill.lots
-        last_price[fill.account_id, fill.instrument] = fill.price
+        fills.filled[fill.account_id, fill.order_id] += fill.lots
+        fills.positions[fill.account_id, fill.instrument] += sign * fill.lots
+        fills.last_price[fill.account_id, fill.instrument] = fill.price
         if fill.filled_at + window > now:
             pipe.set(
                 steps.fill_key(fill.account_id, fill.fill_id),
@@ -115,27 +137,38 @@ def resync(*, now: datetime) -> Summary:
                 px=_ms(fill.filled_at + window) - _ms(now),
             )
         summary.fills += 1
-    cancelled = set(OrderCancel.objects.values_list("account_id", "order_id"))
+    return fills
 
-    open_interest = defaultdict(int)
+
+def _order_state(row, done: int, cancelled: set, *, expires: datetime, now: datetime):
+    """An order's state from its decision, its fills and its cancel: (state, open lots,
+    margin left reserved)."""
+    if row.decision != "accept":
+        return "rejected", 0, 0
+    if (row.account_id, row.order_id) in cancelled:
+        return "cancelled", 0, 0
+    if done >= row.lots:
+        return "filled", 0, 0
+    if expires <= now:
+        return "expired", 0, 0
+    open_lots = row.lots - done
+    margin_left = row.margin_micro * open_lots // row.lots if not row.reduces else 0
+    return "open", open_lots, margin_left
+
+
+def _restore_orders(pipe, fills: _Fills, open_interest, *, now: datetime, summary) -> set:
+    """Write back each decision's order record (for as long as the account step would keep
+    it) and, for open orders, their reservations and index entries; returns the accounts."""
+    ttl = timedelta(seconds=settings.ORDER_TTL_SECONDS)
+    window = timedelta(seconds=settings.PRETRADE_IDEMPOTENCY_SECONDS)
+    cancelled = set(OrderCancel.objects.values_list("account_id", "order_id"))
     accounts = set()
     for row in PretradeDecision.objects.order_by("evaluated_at").iterator(chunk_size=2000):
         accounts.add(row.account_id)
-        done = filled[row.account_id, row.order_id]
-        open_lots, margin_left, state = 0, 0, "rejected"
-        if row.decision == "accept":
-            state = "open"
-            if (row.account_id, row.order_id) in cancelled:
-                state = "cancelled"
-            elif done >= row.lots:
-                state = "filled"
-            elif row.evaluated_at + ttl <= now:
-                state = "expired"
-            else:
-                open_lots = row.lots - done
-                if not row.reduces and row.lots:
-                    margin_left = row.margin_micro * open_lots // row.lots
-        skeleton = {
+        done = fills.filled[row.account_id, row.order_id]
+        expires = row.evaluated_at + ttl
+        state, open_lots, margin_left = _order_state(row, done, cancelled, expires=expires, now=now)
+        answer = {
             "order_id": row.order_id,
             "reasons": row.reasons,
             "unless_reducing": [],
@@ -143,7 +176,6 @@ def resync(*, now: datetime) -> Summary:
             "policy_version": row.policy_version,
             "evaluated_at": isoformat_z(row.evaluated_at),
         }
-        expires = row.evaluated_at + ttl
         idem = row.evaluated_at + window
         lifetime = max(idem, expires + _OPEN_GRACE) if state == "open" else idem
         if lifetime > now:
@@ -155,7 +187,7 @@ def resync(*, now: datetime) -> Summary:
                         "decision": row.decision,
                         "codes": "",
                         "reduces": int(row.reduces),
-                        "record": orjson.dumps(skeleton).decode(),
+                        "record": orjson.dumps(answer).decode(),
                         "inst": row.instrument,
                         "side": row.side,
                         "lots": str(row.lots),
@@ -171,28 +203,36 @@ def resync(*, now: datetime) -> Summary:
             )
         summary.decisions += 1
         if state == "open":
-            risk_key = steps.risk_key(row.account_id)
-            side_field = ("rb:" if row.side == "buy" else "rs:") + row.instrument
-            pipe.hincrby(risk_key, side_field, open_lots)
-            pipe.hincrby(risk_key, "m_res", margin_left)
-            expires_ms = _ms(expires)
-            pipe.zadd(steps.open_orders_key(row.account_id), {row.order_id: expires_ms})
-            member = f"{row.account_id}|{row.order_id}"
-            pipe.zadd(steps.expiry_key(account_bucket(row.account_id)), {member: expires_ms})
-            if not row.reduces and not row.reduce_only:
-                reservation = steps.reservation_id(row.account_id, row.order_id)
-                oi, oi_expiry = steps.open_interest_keys(row.instrument)
-                pipe.hset(oi, f"r:{reservation}", open_lots)
-                pipe.zadd(oi_expiry, {reservation: expires_ms})
-                open_interest[row.instrument, "reserved"] += open_lots
+            _restore_open_order(pipe, row, open_lots, margin_left, _ms(expires), open_interest)
             summary.open_orders += 1
         if len(pipe) > 5000:
             pipe.execute()
+    return accounts
 
+
+def _restore_open_order(pipe, row, open_lots, margin_left, expires_ms, open_interest) -> None:
+    risk_key = steps.risk_key(row.account_id)
+    side_field = ("rb:" if row.side == "buy" else "rs:") + row.instrument
+    pipe.hincrby(risk_key, side_field, open_lots)
+    pipe.hincrby(risk_key, "m_res", margin_left)
+    pipe.zadd(steps.open_orders_key(row.account_id), {row.order_id: expires_ms})
+    member = f"{row.account_id}|{row.order_id}"
+    pipe.zadd(steps.expiry_key(account_bucket(row.account_id)), {member: expires_ms})
+    if not row.reduces and not row.reduce_only:
+        reservation = steps.reservation_id(row.account_id, row.order_id)
+        oi, oi_expiry = steps.open_interest_keys(row.instrument)
+        pipe.hset(oi, f"r:{reservation}", open_lots)
+        pipe.zadd(oi_expiry, {reservation: expires_ms})
+        open_interest[row.instrument, "reserved"] += open_lots
+
+
+def _restore_positions(pipe, fills: _Fills, open_interest) -> set:
+    """Positions and their used margin (the ledger's holds, else an estimate at the last
+    fill price and regular leverage); returns the accounts that hold one."""
+    instruments = {row.symbol: row for row in Instrument.objects.all()}
     used = defaultdict(int)
     holds = margin_ledger_holds()
-    for (account_id, symbol), lots in positions.items():
-        accounts.add(account_id)
+    for (account_id, symbol), lots in fills.positions.items():
         risk_key = steps.risk_key(account_id)
         pipe.hset(risk_key, f"p:{symbol}", lots)
         open_interest[symbol, "filled"] += abs(lots)
@@ -202,22 +242,14 @@ def resync(*, now: datetime) -> Summary:
             pipe.hset(risk_key, f"mu:{symbol}", micro)
             used[account_id] += micro
         elif instrument is not None and lots:
-            notional = abs(lots) * instrument.lot_size * last_price[account_id, symbol]
+            notional = abs(lots) * instrument.lot_size * fills.last_price[account_id, symbol]
             margin = notional / instrument.max_leverage * QUOTE_SCALE
             micro = int(margin.to_integral_value(ROUND_CEILING))
             pipe.hset(risk_key, f"mu:{symbol}", micro)
             used[account_id] += micro
     for account_id, micro in used.items():
         pipe.hset(steps.risk_key(account_id), "m_used", micro)
-    for (symbol, field), lots in open_interest.items():
-        pipe.hincrby(steps.open_interest_keys(symbol)[0], field, lots)
-    pipe.execute()
-    collateral.sync_all(client=client)
-    policy.restore()
-    summary.accounts = len(accounts)
-    mark_synced()
-    logger.info("risk state resynchronised: %s", summary)
-    return summary
+    return {account_id for account_id, _ in fills.positions}
 
 
 def _ms(moment: datetime) -> int:

@@ -11,7 +11,7 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from compliance import services as compliance_services
 from compliance.models import RulebookVersion, RuleRevision
-from console import maker_checker
+from console import change_kinds, maker_checker
 from console.models import Proposal
 from core.errors import Conflict, ValidationFailed
 from core.models import AuditEntry
@@ -41,7 +41,7 @@ def _execute(payload, approver):
 @pytest.fixture
 def test_kind():
     LEDGER.clear()
-    maker_checker.register_action(
+    change_kinds.register_action(
         "test.thing",
         roles=["risk_officer"],
         execute=_execute,
@@ -52,7 +52,7 @@ def test_kind():
         emergency=True,
     )
     yield "test.thing"
-    maker_checker.unregister_action("test.thing")
+    change_kinds.unregister_action("test.thing")
 
 
 @pytest.fixture
@@ -170,7 +170,7 @@ def test_the_database_refuses_a_checker_who_is_the_maker(test_kind, alice):
 
 def test_a_kind_is_registered_once(test_kind):
     with pytest.raises(ValueError, match="already registered"):
-        maker_checker.register_action(test_kind, roles=["auditor"], execute=_execute)
+        change_kinds.register_action(test_kind, roles=["auditor"], execute=_execute)
 
 
 def test_generic_proposal_form_over_http(test_kind, alice, bob):
