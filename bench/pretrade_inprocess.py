@@ -26,14 +26,15 @@ from bench.timing import per_call  # noqa: E402
 
 def main(quick: bool, profile: bool) -> list[dict]:
     from compliance import geoip
-    from compliance.access import decide
     from compliance.snapshot import holder as compliance_holder
     from core.clock import ManualClock, use_clock
     from core.redis_client import get_hot_redis
+    from risk.markets.snapshot import holder
+    from risk.markets.view import view_from_publication
     from risk.positions import collateral, resync
     from risk.pretrade import check as pretrade
-    from risk.pretrade import checks as pipeline
-    from risk.pretrade.terms import holder
+    from risk.pretrade import checks
+    from risk.pretrade.jurisdiction import BatchVerdicts
 
     call_command("migrate", verbosity=0)
     now = datetime.now(UTC)
@@ -52,10 +53,16 @@ def main(quick: bool, profile: bool) -> list[dict]:
     client = get_hot_redis()
     raw = client.hgetall("gh:{inst:AAPL-PERP}:market")
     fields = {k.decode(): v.decode() for k, v in raw.items()}
-    market, _ = snapshot.market_conditions(terms, fields, now)
+    definition = snapshot.definitions["AAPL-PERP"]
+
+    def market_from_hash():
+        view = view_from_publication("AAPL-PERP", fields, definition, now, snapshot.config)
+        return checks.MarketConditions.of(view)
+
+    market = market_from_hash()
     locator = geoip.get_locator(settings.GEOIP_CITY_DB, settings.GEOIP_ANONYMOUS_DB)
     profile_sg = compliance.profiles.get("acc-sg")
-    order = pipeline.Order(
+    order = checks.Order(
         "o",
         "acc-sg",
         "AAPL-PERP",
@@ -67,31 +74,28 @@ def main(quick: bool, profile: bool) -> list[dict]:
     )
     ip = locator.lookup("203.198.7.66")
 
-    def stateless():
-        opening = decide(compliance.rulebook, profile_sg, ip, "equity_perp", "open", now)
-        reducing = decide(compliance.rulebook, profile_sg, ip, "equity_perp", "reduce", now)
-        access = pipeline.AccessVerdicts(opening.effect, (), reducing.effect, ())
-        return pipeline.assess(
+    def stateless(locate=lambda address: ip):
+        """As the check does it for one order of a fresh batch: the verdicts it can use
+        (``risk.pretrade.jurisdiction``), then every stateless check."""
+        verdicts = BatchVerdicts(compliance, now, locate)
+        return checks.assess(
             order,
             terms=terms,
-            account=pipeline.AccountStanding(True),
+            account=checks.AccountStanding.of(profile_sg),
             market=market,
-            access=access,
+            access=verdicts.of(order, profile_sg, terms.product_class),
             global_kill=False,
+            lots=terms.lots(order.quantity),
         )
 
     def stateless_with_geoip():
-        locator.lookup("203.198.7.66")
-        return stateless()
-
-    def market_from_hash():
-        return snapshot.market_conditions(terms, fields, now)
+        return stateless(locator.lookup)
 
     counter = iter(range(10**9))
 
     def full_check(account=None):
         index = next(counter)
-        fresh = pipeline.Order(
+        fresh = checks.Order(
             f"b-{index}",
             account or ("acc-sg", "acc-hk", "acc-gb")[index % 3],
             "AAPL-PERP",
@@ -111,7 +115,8 @@ def main(quick: bool, profile: bool) -> list[dict]:
         (
             "stateless checks in process (no GeoIP)",
             stateless,
-            "decide open+reduce, assess; NautilusTrader RiskEngine ref: 11.8 µs",
+            "the verdicts the order can use (open; reduce only if open is refused), assess; "
+            "NautilusTrader RiskEngine ref: 11.8 µs",
         ),
         ("stateless checks incl. GeoIP lookup", stateless_with_geoip, "MaxMind C reader"),
         ("market view from the stored publication", market_from_hash, "pub_ fields"),
@@ -183,7 +188,7 @@ def _live_state_bytes(client, now, n: int) -> list[dict]:
 
     from risk.positions import orders
     from risk.pretrade import check as pretrade
-    from risk.pretrade import checks as pipeline
+    from risk.pretrade import checks
 
     def total() -> int:
         """Every key but the decision streams, which the drain empties."""
@@ -207,7 +212,7 @@ def _live_state_bytes(client, now, n: int) -> list[dict]:
     settings.PRETRADE_IDEMPOTENCY_SECONDS = 3
 
     def market_order(order_id):
-        return pipeline.Order(
+        return checks.Order(
             order_id, "acc-mem", "BTC-PERP", "buy", Decimal("0.001"), "market",
             client_ip="203.198.7.66",
         )  # fmt: skip

@@ -162,7 +162,7 @@ def market_board(now: datetime | None = None) -> MarketBoard:
     for all). If the live state cannot be read the board still lists the instruments and says why,
     rather than failing the dashboard."""
     from risk.markets import snapshot
-    from risk.markets.controller import live_controller
+    from risk.markets.live import live_controller
     from risk.models import Instrument
 
     now = now or clock.now()

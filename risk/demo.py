@@ -188,7 +188,7 @@ def load_instruments() -> int:
 def seed_market_prices(now) -> int:
     """A close (stamped at the last official close), an external and a book price for each
     demo instrument that has no prices yet; returns how many instruments were seeded."""
-    from risk.markets.controller import live_controller
+    from risk.markets.live import live_controller
 
     controller = live_controller()
     seeded = 0

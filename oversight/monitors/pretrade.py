@@ -12,8 +12,8 @@ from django.db.models import Count, Q
 
 from core.redis_client import get_redis
 from oversight.alerts import raise_alert
+from risk.markets.snapshot import holder
 from risk.models import MarketEvent, PretradeDecision
-from risk.pretrade.terms import holder
 
 ALERTING_STATES = {
     "halted": "critical",
@@ -137,12 +137,12 @@ def near_breach(position_lots: int, cap_lots: int) -> bool:
 def watch_positions(*, now: datetime) -> int:
     """Positions at or above 90% of the account's cap at the last reference price (the full
     cap, before any session fraction). Scans the accounts' live state in Redis."""
-    from risk.markets import controller
+    from risk.markets import live
 
     snapshot = holder.verified()
     caps: dict[str, int] = {}
     for symbol, terms in snapshot.instruments.items():
-        view = controller.market_view(symbol, now)
+        view = live.market_view(symbol, now)
         if view.reference_price:
             caps[symbol] = int(
                 terms.max_position_notional / (view.reference_price * terms.lot_size)

@@ -23,7 +23,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
 from typing import Any
 
 from risk.markets.breakers import HaltWindow, InstrumentBreakers, manual_halt, manual_resume
@@ -65,7 +64,6 @@ __all__ = [
     "MarketUpdate",
     "MarketView",
     "UnknownInstrument",
-    "market_view",
     "parse_market_hash",
 ]
 
@@ -332,23 +330,3 @@ def _with_market_wide(halt: MarketState) -> Edit:
 
 def _replace_manual(breakers: InstrumentBreakers, manual: MarketState) -> InstrumentBreakers:
     return InstrumentBreakers(breakers.luld, breakers.velocity, manual)
-
-
-@cache
-def live_controller() -> MarketController:
-    """The controller of this process: Redis and the policy snapshot of the database."""
-    from core.redis_client import get_redis
-    from risk.markets import snapshot as market_snapshot
-    from risk.markets.store import RedisMarketStore
-
-    return MarketController(
-        RedisMarketStore(get_redis), market_snapshot.current, market_snapshot.refreshed
-    )
-
-
-def market_view(symbol: str, now: datetime, raw: Mapping | None = None) -> MarketView:
-    """One instrument's market at ``now`` (state, session, reference, band, until, reason,
-    tier, tick, session leverage cap, kill switch), exact to the microsecond. Pass ``raw``
-    when you already have the hash ``gh:{inst:<SYMBOL>}:market`` (HGETALL, or fetched in a
-    Lua script); raises :class:`UnknownInstrument` for a symbol nobody defined."""
-    return live_controller().view(symbol, now, raw)

@@ -24,8 +24,8 @@ from risk.markets.controller import (
     MarketNotHalted,
     MarketUpdate,
     UnknownInstrument,
-    live_controller,
 )
+from risk.markets.live import live_controller
 from risk.markets.state import Reason
 from risk.models import CORPORATE_ACTION_KINDS, CorporateActionHalt, Instrument, MarketEvent
 

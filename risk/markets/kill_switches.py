@@ -27,7 +27,7 @@ from django.db import transaction
 from core import audit, clock
 from core.errors import ValidationFailed
 from core.redis_client import account_key, get_redis, global_key
-from risk.markets.controller import live_controller
+from risk.markets.live import live_controller
 from risk.markets.ticks import format_instant
 from risk.models import KILL_SWITCH_SCOPES, Instrument, KillSwitch, KillSwitchEvent
 

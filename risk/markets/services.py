@@ -66,7 +66,7 @@ def _refresh_market(symbol: str) -> None:
     sweeper rewrite them too."""
     import redis
 
-    from risk.markets.controller import live_controller
+    from risk.markets.live import live_controller
 
     try:
         market_snapshot.refreshed()
@@ -179,7 +179,7 @@ def _republish_markets() -> None:
     pub_ fields of a market nobody can reach are refreshed by its next write."""
     import redis
 
-    from risk.markets.controller import live_controller
+    from risk.markets.live import live_controller
 
     now = clock.now()
     try:

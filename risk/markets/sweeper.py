@@ -22,7 +22,8 @@ from core import clock
 from core.redis_client import get_redis, global_key
 from risk.markets import kill_switches, selectors, signals
 from risk.markets import snapshot as market_snapshot
-from risk.markets.controller import MarketController, live_controller
+from risk.markets.controller import MarketController
+from risk.markets.live import live_controller
 from risk.markets.store import MarketStore
 from risk.markets.ticks import format_instant, parse_instant
 from risk.models import MarketEvent, PriceSample

@@ -29,7 +29,7 @@ from risk.markets.bands import (
 from risk.markets.breakers import change_instants, published_state
 from risk.markets.config import MarketConfig
 from risk.markets.oracle_health import oracle_state
-from risk.markets.record import InstrumentDefinition, MarketRecord
+from risk.markets.record import InstrumentDefinition, MarketRecord, parse_market_hash
 from risk.markets.reference_price import reference_at
 from risk.markets.sessions import SessionInfo, SessionName, SessionParameters, session_at
 from risk.markets.state import (
@@ -327,6 +327,27 @@ def view_from_publication(
         kill_switch=fields.get("kill_status") == MarketStatus.HALTED.value,
         detail=fields.get("pub_detail") or None,
     )
+
+
+def view_from_hash(
+    symbol: str,
+    fields: Mapping[str, str],
+    definition: InstrumentDefinition,
+    now: datetime,
+    config: MarketConfig,
+) -> MarketView:
+    """The market at ``now`` from the instrument's whole stored hash (decoded): the stored
+    publication while it is exact, else computed from the record. Of the definition stored
+    in the hash and the snapshot's, the newer wins (an instrument change is in force before
+    the controller has republished it)."""
+    fast = view_from_publication(symbol, fields, definition, now, config)
+    if fast is not None:
+        return fast
+    record = parse_market_hash(symbol, fields, with_windows=False)
+    stored = record.definition
+    if stored is None or stored.version <= definition.version:
+        record = record.with_changes(definition=definition)
+    return compute_view(record, now, config)
 
 
 def transitions_since(

@@ -22,11 +22,11 @@ from core.decimals import plain
 from core.errors import Conflict, IdempotencyConflict, NotFound, ValidationFailed
 from core.redis_client import get_redis
 from core.scripts import text
+from risk.markets.snapshot import holder
 from risk.models import OrderCancel, OrderFill
 from risk.positions import margin as margin_ledger
 from risk.pretrade import steps
 from risk.pretrade.checks import QUOTE_SCALE
-from risk.markets.snapshot import holder
 
 
 def _ms(now) -> int:

@@ -1,12 +1,15 @@
-"""The pre-trade check's stateless stage: pure functions over an order, the policy
-snapshot's view of its instrument and account, the market's conditions and the access
-gate's verdicts. Nothing here touches Redis; the atomic stage (``risk/atomic.py``) then
-checks and reserves what must be consistent per account.
+"""The pre-trade check's stateless stage and the one table of its reason codes: every code
+the answer can carry, with its message, in the ranked order the check runs them
+(``CHECK_ORDER``). NautilusTrader's RiskEngine is the model: one component, an explicit
+ranked sequence. Nothing here touches Redis; the account step (``steps``, its Lua in
+``lua/account_step.lua``) then checks and reserves what must be consistent per account,
+and its codes are this table's (``steps`` refuses to load a script that disagrees).
 
 Check order follows SEC Rule 15c3-5's control list (RULES.md §3) and ranks like
 NautilusTrader's RiskEngine (trading state before precision before size). A reject lists
-every failing check, so the stages keep going after a failure whenever their inputs still
-make sense (an unknown instrument stops the price checks; nothing else does).
+every failing check, in the table's order, so the stages keep going after a failure
+whenever their inputs still make sense (an unknown instrument stops the price checks;
+nothing else does).
 
 Units handed to the atomic stage are integers so Lua (whose numbers are doubles) never sees
 a fraction: quantities in lots of the instrument, money in micro-units of the quote
@@ -15,8 +18,18 @@ currency, rounded towards safety (margin and notional up, limits down).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from types import MappingProxyType
+
+from core.decimals import plain
+from risk.markets.record import KILL_SWITCH_REASON
+from risk.markets.snapshot import InstrumentTerms as InstrumentTerms
+from risk.pretrade.facts import AccessVerdicts as AccessVerdicts
+from risk.pretrade.facts import AccountStanding as AccountStanding
+from risk.pretrade.facts import MarketConditions as MarketConditions
+from risk.pretrade.facts import Order as Order
 
 QUOTE_SCALE = Decimal(1_000_000)  # money in the atomic stage: micro-units of the quote
 
@@ -31,6 +44,8 @@ UNKNOWN_INSTRUMENT = "UNKNOWN_INSTRUMENT"
 JURISDICTION_BLOCKED = "JURISDICTION_BLOCKED"
 JURISDICTION_CLOSE_ONLY = "JURISDICTION_CLOSE_ONLY"
 JURISDICTION_REVIEW = "JURISDICTION_REVIEW"
+SANCTIONS_MATCH = "SANCTIONS_MATCH"
+SANCTIONS_REVIEW = "SANCTIONS_REVIEW"
 MARKET_HALTED = "MARKET_HALTED"
 MARKET_PAUSED = "MARKET_PAUSED"
 MARKET_CLOSE_ONLY = "MARKET_CLOSE_ONLY"
@@ -48,30 +63,107 @@ RATE_LIMIT = "RATE_LIMIT"
 REDUCE_ONLY_VIOLATION = "REDUCE_ONLY_VIOLATION"
 DEGRADED_FAIL_CLOSED = "DEGRADED_FAIL_CLOSED"
 
-REASON_CODES = frozenset(
-    {
-        KILL_SWITCH, ACCOUNT_SUSPENDED, UNKNOWN_ACCOUNT, UNKNOWN_INSTRUMENT,
-        JURISDICTION_BLOCKED, JURISDICTION_CLOSE_ONLY, JURISDICTION_REVIEW, MARKET_HALTED,
-        MARKET_PAUSED, MARKET_CLOSE_ONLY, PRICE_OUTSIDE_BAND, NO_REFERENCE_PRICE, TICK_SIZE,
-        LOT_SIZE, ORDER_QUANTITY_LIMIT, ORDER_NOTIONAL_LIMIT, POSITION_LIMIT,
-        OPEN_INTEREST_LIMIT, LEVERAGE_LIMIT, INSUFFICIENT_MARGIN, RATE_LIMIT,
-        REDUCE_ONLY_VIOLATION, DEGRADED_FAIL_CLOSED,
-    }
+UNLESS_REDUCING = "UNLESS_REDUCING"
+"""Not a contract code: the account step's mark for "refused unless the order reduces",
+answered with the reasons the stateless stage deferred (``Assessment.unless_reducing``)."""
+
+# Who decides a code: this module, the jurisdiction gate (``compliance.access`` writes the
+# reason whole), the account step, or the edge when something is unavailable.
+STATELESS, ACCESS_GATE, ACCOUNT_STEP, EDGE = "stateless", "access gate", "account step", "edge"
+
+
+@dataclass(frozen=True, slots=True)
+class Rank:
+    """One place in the check order: a code, the contract's ``check`` it belongs to, who
+    decides it (``decided_by``) and its message (``{name}`` is filled from the reason's
+    detail; none when the gate writes it). ``scope`` tells the kill switches apart."""
+
+    code: str
+    check: str
+    message: str = ""
+    scope: str = ""
+    decided_by: str = STATELESS
+
+
+def _by(decided_by: str, *ranks: Rank) -> tuple[Rank, ...]:
+    return tuple(Rank(r.code, r.check, r.message, r.scope, decided_by) for r in ranks)
+
+
+CHECK_ORDER: tuple[Rank, ...] = (
+    # In process (``assess``), in this order.
+    Rank(KILL_SWITCH, "kill_switch", "The global kill switch is engaged.", "global"),
+    Rank(KILL_SWITCH, "kill_switch", "The instrument's kill switch is engaged.", "instrument"),
+    Rank(UNKNOWN_ACCOUNT, "account", "The account is not known."),
+    Rank(ACCOUNT_SUSPENDED, "account", "The account is {status}."),
+    Rank(UNKNOWN_INSTRUMENT, "instrument", "The instrument is not known."),
+    Rank(MARKET_HALTED, "market_state", "Trading is halted."),
+    Rank(MARKET_PAUSED, "market_state", "Trading is paused."),
+    Rank(NO_REFERENCE_PRICE, "price_band", "No usable reference price for this instrument."),
+    Rank(PRICE_OUTSIDE_BAND, "price_band", "The limit price is outside the price band."),
+    Rank(TICK_SIZE, "precision", "The price is not a multiple of the tick size."),
+    Rank(LOT_SIZE, "precision", "The quantity is not a multiple of the lot size."),
+    Rank(ORDER_QUANTITY_LIMIT, "order_size", "The quantity exceeds the per-order maximum."),
+    Rank(ORDER_NOTIONAL_LIMIT, "order_size", "The notional exceeds the per-order maximum."),
+    Rank(LEVERAGE_LIMIT, "leverage", "The leverage exceeds this session's cap."),
+    # Refused outright by the jurisdiction gate (sanctions: issue 15, not sent yet).
+    *_by(
+        ACCESS_GATE,
+        Rank(JURISDICTION_BLOCKED, "jurisdiction"),
+        Rank(JURISDICTION_CLOSE_ONLY, "jurisdiction"),
+        Rank(JURISDICTION_REVIEW, "jurisdiction"),
+        Rank(SANCTIONS_MATCH, "sanctions"),
+        Rank(SANCTIONS_REVIEW, "sanctions"),
+    ),
+    # The account step, in this order (``lua/account_step.lua`` inserts them so).
+    *_by(
+        ACCOUNT_STEP,
+        Rank(KILL_SWITCH, "kill_switch", "The account's kill switch is engaged.", "account"),
+        Rank(RATE_LIMIT, "rate_limit", "Too many orders for this account; slow down."),
+        Rank(REDUCE_ONLY_VIOLATION, "reduce_only", "A reduce-only order would increase exposure."),
+        # Answered with what was deferred: the gate's verdicts reducing lifts, the market's.
+        Rank(UNLESS_REDUCING, ""),
+    ),
+    Rank(MARKET_CLOSE_ONLY, "market_state", "Only orders that reduce exposure are accepted."),
+    *_by(
+        ACCOUNT_STEP,
+        Rank(
+            POSITION_LIMIT, "position",
+            "The position with open orders would exceed the account's limit.",
+        ),
+        Rank(
+            OPEN_INTEREST_LIMIT, "open_interest",
+            "The platform's open-interest cap for this instrument is reached.",
+        ),
+        Rank(INSUFFICIENT_MARGIN, "margin", "Initial margin exceeds the available collateral."),
+    ),
+    # Alone, instead of every other reason, when something the gate needs is unavailable.
+    *_by(
+        EDGE,
+        Rank(
+            DEGRADED_FAIL_CLOSED, "availability",
+            "The gate cannot decide: {component} is unavailable.",
+        ),
+    ),
 )  # fmt: skip
 
-# Which check each code belongs to (the contract's ``check`` field).
-CHECK_OF = {
-    KILL_SWITCH: "kill_switch", ACCOUNT_SUSPENDED: "account", UNKNOWN_ACCOUNT: "account",
-    UNKNOWN_INSTRUMENT: "instrument", JURISDICTION_BLOCKED: "jurisdiction",
-    JURISDICTION_CLOSE_ONLY: "jurisdiction", JURISDICTION_REVIEW: "jurisdiction",
-    MARKET_HALTED: "market_state", MARKET_PAUSED: "market_state",
-    MARKET_CLOSE_ONLY: "market_state", PRICE_OUTSIDE_BAND: "price_band",
-    NO_REFERENCE_PRICE: "price_band", TICK_SIZE: "precision", LOT_SIZE: "precision",
-    ORDER_QUANTITY_LIMIT: "order_size", ORDER_NOTIONAL_LIMIT: "order_size",
-    POSITION_LIMIT: "position", OPEN_INTEREST_LIMIT: "open_interest",
-    LEVERAGE_LIMIT: "leverage", INSUFFICIENT_MARGIN: "margin", RATE_LIMIT: "rate_limit",
-    REDUCE_ONLY_VIOLATION: "reduce_only", DEGRADED_FAIL_CLOSED: "availability",
-}  # fmt: skip
+REASON_CODES = frozenset(rank.code for rank in CHECK_ORDER if rank.check)
+"""The closed set of the answer's reason codes (tested against API.md)."""
+
+CHECK_OF: Mapping[str, str] = MappingProxyType(
+    {rank.code: rank.check for rank in CHECK_ORDER if rank.check}
+)
+"""Which check each code belongs to (the contract's ``check`` field)."""
+
+ACCOUNT_STEP_CODES = tuple(r.code for r in CHECK_ORDER if r.decided_by == ACCOUNT_STEP)
+"""What the account step may answer, in the order it checks them."""
+
+ACCOUNT_STEP_MESSAGES: Mapping[str, str] = MappingProxyType(
+    {r.code: r.message for r in CHECK_ORDER if r.decided_by == ACCOUNT_STEP and r.message}
+)
+_MESSAGES: Mapping[tuple[str, str], str] = MappingProxyType(
+    {(r.code, r.scope): r.message for r in CHECK_ORDER if r.decided_by in (STATELESS, EDGE)}
+)
+"""Messages of the codes decided in process, by (code, kill-switch scope)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,70 +179,6 @@ class Reason:
             "message": self.message,
             "detail": dict(self.detail),
         }
-
-
-@dataclass(frozen=True, slots=True)
-class Order:
-    """An order as parsed at the edge (decimals already exact, enums already checked)."""
-
-    order_id: str
-    account_id: str
-    instrument: str
-    side: str
-    quantity: Decimal
-    order_type: str
-    price: Decimal | None = None
-    reduce_only: bool = False
-    client_ip: str | None = None
-    leverage: Decimal | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class InstrumentTerms:
-    """The contract's per-instrument limits, from the policy snapshot."""
-
-    symbol: str
-    product_class: str
-    tick_size: Decimal
-    lot_size: Decimal
-    max_leverage: Decimal
-    max_order_quantity: Decimal
-    max_order_notional: Decimal
-    max_position_notional: Decimal
-    open_interest_cap: Decimal
-    kill_switch: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class MarketConditions:
-    """The instrument's market at ``now``: state, reference and band, session limits."""
-
-    state: str
-    reference_price: Decimal | None
-    band_lower: Decimal | None
-    band_upper: Decimal | None
-    session: str
-    leverage_cap_fraction: Decimal = Decimal(1)
-    position_limit_fraction: Decimal = Decimal(1)
-    reason: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class AccountStanding:
-    """What the snapshot knows of the account before Redis is asked."""
-
-    known: bool
-    status: str = "active"
-
-
-@dataclass(frozen=True, slots=True)
-class AccessVerdicts:
-    """The jurisdiction gate's effects for opening and for reducing, with their reasons."""
-
-    open_effect: str
-    open_reasons: tuple[dict, ...] = ()
-    reduce_effect: str = "allow"
-    reduce_reasons: tuple[dict, ...] = ()
 
 
 @dataclass(slots=True)
@@ -182,42 +210,57 @@ class Assessment:
         return [reason.code for reason in self.reasons]
 
 
-def _reason(code: str, message: str, **detail: object) -> Reason:
+def reason(code: str, **detail: object) -> Reason:
+    """The reason of a code decided here or at the edge, its message from ``CHECK_ORDER``
+    (a kill switch's by its ``scope``)."""
+    message = _MESSAGES[code, detail.get("scope", "")]
+    if "{" in message:
+        message = message.format_map(detail)
     return Reason(code, message, tuple((k, str(v)) for k, v in detail.items()))
+
+
+def account_step_reason(code: str) -> dict:
+    """The contract reason of a code the account step answered (no detail)."""
+    return Reason(code, ACCOUNT_STEP_MESSAGES[code]).as_contract()
+
+
+def quote_amount(micro: int) -> str:
+    """Micro-units of the quote currency as the contract writes money."""
+    return plain(Decimal(micro) / QUOTE_SCALE)
 
 
 def _is_multiple(value: Decimal, step: Decimal) -> bool:
     return step > 0 and value % step == 0
 
 
+def _account_checks(account: AccountStanding, out: Assessment) -> None:
+    if not account.known:
+        out.reasons.append(reason(UNKNOWN_ACCOUNT))
+    elif account.status != "active":
+        out.reasons.append(reason(ACCOUNT_SUSPENDED, status=account.status))
+
+
 def _market_checks(order: Order, market: MarketConditions, out: Assessment) -> None:
     """Trading state (DESIGN.md "Breakers"): halts and pauses stop every order; close-only
     and LULD limit state let only orders that reduce exposure through (the atomic stage
-    knows the position, so it enforces that)."""
+    knows the position, so it enforces that). The halt an instrument's kill switch
+    publishes is reported once, as ``KILL_SWITCH`` (``assess``)."""
     if market.state == "halted":
-        out.reasons.append(_reason(MARKET_HALTED, "Trading is halted.", reason=market.reason))
+        if not (market.kill_switch and market.reason == KILL_SWITCH_REASON):
+            out.reasons.append(reason(MARKET_HALTED, reason=market.reason))
     elif market.state == "paused":
-        out.reasons.append(_reason(MARKET_PAUSED, "Trading is paused.", reason=market.reason))
+        out.reasons.append(reason(MARKET_PAUSED, reason=market.reason))
     elif market.state in ("close_only", "limit_state"):
         out.unless_reducing.append(
-            _reason(
-                MARKET_CLOSE_ONLY,
-                "Only orders that reduce exposure are accepted.",
-                state=market.state,
-                reason=market.reason,
-            ).as_contract()
+            reason(MARKET_CLOSE_ONLY, state=market.state, reason=market.reason).as_contract()
         )
 
 
-def _price_checks(
-    order: Order, terms: InstrumentTerms, market: MarketConditions, out: Assessment
-) -> None:
+def _price_checks(order: Order, market: MarketConditions, out: Assessment) -> None:
     """Price collar against the reference (15c3-5 erroneous-order control): a limit price
     outside the band is refused; a market order is priced at the band edge on its side."""
     if market.reference_price is None or market.band_lower is None or market.band_upper is None:
-        out.reasons.append(
-            _reason(NO_REFERENCE_PRICE, "No usable reference price for this instrument.")
-        )
+        out.reasons.append(reason(NO_REFERENCE_PRICE))
         if order.price is not None:
             out.priced_at = order.price
         return
@@ -227,9 +270,8 @@ def _price_checks(
     out.priced_at = order.price
     if not market.band_lower <= order.price <= market.band_upper:
         out.reasons.append(
-            _reason(
+            reason(
                 PRICE_OUTSIDE_BAND,
-                "The limit price is outside the price band.",
                 price=order.price,
                 lower=market.band_lower,
                 upper=market.band_upper,
@@ -237,38 +279,27 @@ def _price_checks(
         )
 
 
+def _precision_checks(order: Order, terms: InstrumentTerms, out: Assessment) -> None:
+    if order.price is not None and not _is_multiple(order.price, terms.tick_size):
+        out.reasons.append(reason(TICK_SIZE, tick_size=terms.tick_size))
+    if not _is_multiple(order.quantity, terms.lot_size):
+        out.reasons.append(reason(LOT_SIZE, lot_size=terms.lot_size))
+
+
 def _size_checks(
     order: Order, terms: InstrumentTerms, market: MarketConditions, out: Assessment
 ) -> None:
-    if order.price is not None and not _is_multiple(order.price, terms.tick_size):
-        out.reasons.append(
-            _reason(
-                TICK_SIZE,
-                "The price is not a multiple of the tick size.",
-                tick_size=terms.tick_size,
-            )
-        )
-    if not _is_multiple(order.quantity, terms.lot_size):
-        out.reasons.append(
-            _reason(
-                LOT_SIZE, "The quantity is not a multiple of the lot size.", lot_size=terms.lot_size
-            )
-        )
+    """Per-order caps (15c3-5 credit and capital thresholds) and the session's leverage."""
     if order.quantity > terms.max_order_quantity:
         out.reasons.append(
-            _reason(
-                ORDER_QUANTITY_LIMIT,
-                "The quantity exceeds the per-order maximum.",
-                max_order_quantity=terms.max_order_quantity,
-            )
+            reason(ORDER_QUANTITY_LIMIT, max_order_quantity=terms.max_order_quantity)
         )
     if out.priced_at is not None:
         out.notional = order.quantity * out.priced_at
         if out.notional > terms.max_order_notional:
             out.reasons.append(
-                _reason(
+                reason(
                     ORDER_NOTIONAL_LIMIT,
-                    "The notional exceeds the per-order maximum.",
                     notional=out.notional,
                     max_order_notional=terms.max_order_notional,
                 )
@@ -277,13 +308,7 @@ def _size_checks(
     out.leverage = cap if order.leverage is None else order.leverage
     if order.leverage is not None and order.leverage > cap:
         out.reasons.append(
-            _reason(
-                LEVERAGE_LIMIT,
-                "The leverage exceeds this session's cap.",
-                leverage=order.leverage,
-                cap=cap,
-                session=market.session,
-            )
+            reason(LEVERAGE_LIMIT, leverage=order.leverage, cap=cap, session=market.session)
         )
 
 
@@ -309,11 +334,14 @@ def _jurisdiction(access: AccessVerdicts, order: Order, out: Assessment) -> None
 
 
 def _to_integers(
-    order: Order, terms: InstrumentTerms, market: MarketConditions, out: Assessment
+    order: Order,
+    terms: InstrumentTerms,
+    market: MarketConditions,
+    out: Assessment,
+    lots: int | None,
 ) -> None:
     """Exact integers for Lua, rounded towards safety."""
-    lots = order.quantity / terms.lot_size
-    out.quantity_lots = int(lots.to_integral_value(ROUND_CEILING))
+    out.quantity_lots = terms.lots(order.quantity) if lots is None else lots
     if out.notional is not None and out.leverage and out.leverage > 0:
         out.margin = out.notional / out.leverage
         out.margin_micro = int((out.margin * QUOTE_SCALE).to_integral_value(ROUND_CEILING))
@@ -321,9 +349,10 @@ def _to_integers(
         cap = terms.max_position_notional * market.position_limit_fraction
         lot_value = out.priced_at * terms.lot_size
         out.max_position_lots = int((cap / lot_value).to_integral_value(ROUND_FLOOR))
-    out.open_interest_cap_lots = int(
-        (terms.open_interest_cap / terms.lot_size).to_integral_value(ROUND_FLOOR)
-    )
+    out.open_interest_cap_lots = terms.open_interest_cap_lots
+
+
+_NO_MARKET = MarketConditions("open", None, None, None, "")
 
 
 def assess(
@@ -334,38 +363,25 @@ def assess(
     market: MarketConditions | None,
     access: AccessVerdicts | None,
     global_kill: bool,
+    lots: int | None = None,
 ) -> Assessment:
-    """Every stateless check of one order; see the module docstring."""
+    """Every stateless check of one order, in ``CHECK_ORDER``; ``lots``: the quantity in
+    lots when the caller worked it out already (the instrument step needs it first)."""
     out = Assessment()
     if global_kill:
-        out.reasons.append(
-            _reason(KILL_SWITCH, "The global kill switch is engaged.", scope="global")
-        )
-    if terms is not None and terms.kill_switch:
-        out.reasons.append(
-            _reason(
-                KILL_SWITCH,
-                "The instrument's kill switch is engaged.",
-                scope="instrument",
-                target=terms.symbol,
-            )
-        )
-    if not account.known:
-        out.reasons.append(_reason(UNKNOWN_ACCOUNT, "The account is not known."))
-    elif account.status != "active":
-        out.reasons.append(
-            _reason(ACCOUNT_SUSPENDED, f"The account is {account.status}.", status=account.status)
-        )
+        out.reasons.append(reason(KILL_SWITCH, scope="global"))
+    if market is not None and market.kill_switch and terms is not None:
+        out.reasons.append(reason(KILL_SWITCH, scope="instrument", target=terms.symbol))
+    _account_checks(account, out)
     if terms is None:
-        out.reasons.append(
-            _reason(UNKNOWN_INSTRUMENT, "The instrument is not known.", instrument=order.instrument)
-        )
+        out.reasons.append(reason(UNKNOWN_INSTRUMENT, instrument=order.instrument))
         return out
     if access is not None:
         _jurisdiction(access, order, out)
     if market is not None:
         _market_checks(order, market, out)
-        _price_checks(order, terms, market, out)
-    _size_checks(order, terms, market or MarketConditions("open", None, None, None, ""), out)
-    _to_integers(order, terms, market or MarketConditions("open", None, None, None, ""), out)
+        _price_checks(order, market, out)
+    _precision_checks(order, terms, out)
+    _size_checks(order, terms, market or _NO_MARKET, out)
+    _to_integers(order, terms, market or _NO_MARKET, out, lots)
     return out

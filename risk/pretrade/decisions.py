@@ -22,7 +22,7 @@ from django.db import transaction
 from core.redis_client import ACCOUNT_BUCKETS, bucket_key, get_redis
 from core.streams import ensure_group
 from risk.models import PretradeDecision
-from risk.pretrade.check import render
+from risk.pretrade.answers import decided
 
 GROUP = "drain"
 
@@ -35,7 +35,7 @@ def _row(fields: dict) -> PretradeDecision:
     skeleton = orjson.loads(fields[b"d"])
     decision = fields[b"decision"].decode()
     codes = tuple(filter(None, fields[b"codes"].decode().split(",")))
-    answer = render(skeleton, decision, codes, time.perf_counter_ns())
+    reasons, reservation = decided(skeleton, decision, codes)
     return PretradeDecision(
         account_id=skeleton["account_id"],
         order_id=skeleton["order_id"],
@@ -47,9 +47,9 @@ def _row(fields: dict) -> PretradeDecision:
         reduce_only=skeleton["reduce_only"],
         client_ip=skeleton["client_ip"],
         decision=decision,
-        reason_codes=",".join(r["code"] for r in answer["reasons"]),
-        reasons=answer["reasons"],
-        reservation=answer["reservation"],
+        reason_codes=",".join(r["code"] for r in reasons),
+        reasons=reasons,
+        reservation=reservation,
         policy_version=skeleton["policy_version"],
         evaluated_at=datetime.fromisoformat(skeleton["evaluated_at"]),
         fingerprint=skeleton["fp"],

@@ -1,6 +1,9 @@
 """The atomic Redis steps of the pre-trade check and the order lifecycle, and their keys.
 
-Lua scripts live in ``risk/lua/`` and run by SHA (``core.scripts``). Every key of the
+Lua scripts live in ``lua/`` beside this module and run by SHA (``core.scripts``). The
+account step's reason codes are ``checks.CHECK_ORDER``'s: the script is read at start-up
+and refused unless the codes it can answer are exactly the table's account-step codes, in
+the table's order (a check made once, when loading, so nothing is added per order). Every key of the
 account step shares the account's bucket tag, every key of the instrument step the
 instrument's, so both run unchanged on Redis Cluster.
 
@@ -16,11 +19,13 @@ interest: filled, reserved, one field per reservation) and ``oi_expiry``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from core.redis_client import account_bucket, account_key, bucket_key, instrument_key
 from core.scripts import Script, text
+from risk.pretrade.checks import ACCOUNT_STEP_CODES
 
 LUA = Path(__file__).resolve().parent / "lua"
 _PRELUDE = LUA / "_orders.lua"
@@ -38,6 +43,29 @@ SCRIPTS = {
         "expire_open_interest",
     )
 }
+
+
+_INSERTED_CODE = re.compile(r"table\.insert\(codes, '([A-Z_]+)'\)")
+
+
+def answered_codes(source: str) -> tuple[str, ...]:
+    """The codes a step's Lua source can answer, in the order it checks them."""
+    return tuple(_INSERTED_CODE.findall(source))
+
+
+class StepCodesMismatch(RuntimeError):
+    """A step's Lua answers codes the check-order table does not list, or in another order."""
+
+
+def _verify_account_step(step: Script) -> None:
+    found = answered_codes(step.source)
+    if found != ACCOUNT_STEP_CODES:
+        raise StepCodesMismatch(
+            f"{step.name}.lua answers {found}; checks.CHECK_ORDER lists {ACCOUNT_STEP_CODES}"
+        )
+
+
+_verify_account_step(SCRIPTS["account_step"])
 
 
 def script(name: str) -> Script:

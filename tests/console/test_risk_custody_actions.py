@@ -29,7 +29,7 @@ def compliance_officers(make_officer):
 
 
 def _state(symbol: str) -> str:
-    from risk.markets.controller import market_view
+    from risk.markets.live import market_view
 
     return market_view(symbol, clock.now()).state.value
 

@@ -97,7 +97,7 @@ def test_near_breach_is_90_percent_of_the_cap(lots, cap, near):
 
 def test_positions_near_their_cap_are_alerted(demo_instruments, redis_conn):
     from risk import demo
-    from risk.pretrade.terms import holder
+    from risk.markets.snapshot import holder
 
     demo.seed_market_prices(NOW)
     holder.reset()

@@ -36,7 +36,8 @@ from core.hot_api import HotApiView
 from core.policy import SnapshotUnavailable
 from risk.markets import snapshot
 from risk.markets.api.serializers import MarketStateSerializer, parse_positive_decimal
-from risk.markets.controller import UnknownInstrument, live_controller
+from risk.markets.controller import UnknownInstrument
+from risk.markets.live import live_controller
 from risk.markets.reference_price import TickRejection
 from risk.markets.store import MarketContention
 from risk.markets.ticks import PriceTick, TickSource

@@ -26,7 +26,8 @@ from risk.markets.api.serializers import (
     SessionParametersSerializer,
     check_symbol,
 )
-from risk.markets.controller import UnknownInstrument, live_controller
+from risk.markets.controller import UnknownInstrument
+from risk.markets.live import live_controller
 from risk.markets.store import MarketContention
 from risk.models import CorporateActionHalt, SessionParameter
 

@@ -9,7 +9,7 @@ from django_celery_beat.models import PeriodicTask
 from core.redis_client import instrument_key
 from risk import tasks
 from risk.markets import sweeper
-from risk.markets.controller import live_controller
+from risk.markets.live import live_controller
 from risk.models import MarketEvent, PriceSample
 from tests.risk.clock import et, ms
 from tests.risk.market_fixtures import BOOK, CLOSE, EXTERNAL, tick

@@ -10,10 +10,10 @@ from compliance import services as compliance_services
 from core.clock import ManualClock, use_clock
 from risk import demo
 from risk.markets import kill_switches
+from risk.markets.snapshot import holder as pretrade_holder
 from risk.models import PretradeDecision
 from risk.positions import collateral, resync
 from risk.pretrade import decisions
-from risk.pretrade.terms import holder as pretrade_holder
 from tests.conftest import auth
 
 pytestmark = pytest.mark.django_db

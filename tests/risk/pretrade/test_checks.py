@@ -74,7 +74,7 @@ def test_a_clean_order_passes_with_exact_integers_for_the_atomic_stage():
 
 ROWS = [
     ("global-kill-switch", dict(global_kill=True), p.KILL_SWITCH),
-    ("instrument-kill-switch", dict(terms=replace(TERMS, kill_switch=True)), p.KILL_SWITCH),
+    ("instrument-kill-switch", dict(market=replace(OPEN_MARKET, kill_switch=True)), p.KILL_SWITCH),
     ("unknown-account", dict(account=p.AccountStanding(False)), p.UNKNOWN_ACCOUNT),
     ("suspended-account", dict(account=p.AccountStanding(True, "suspended")), p.ACCOUNT_SUSPENDED),
     ("closed-account", dict(account=p.AccountStanding(True, "closed")), p.ACCOUNT_SUSPENDED),
