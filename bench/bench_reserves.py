@@ -108,7 +108,7 @@ def _proof_row(tree) -> dict:
     return {
         "name": f"por_proof_and_verify_{_label(tree.size)}",
         **timing,
-        "ops_per_s": 1e6 / timing["median_us"],
+        "ops_per_s": 1e6 / float(timing["median_us"]),
         "note": f"proof_for + verify_proof, path length {len(tree.hashes) - 1}",
     }
 
@@ -175,19 +175,19 @@ def _ledger_rows(quick: bool) -> list[dict]:
         {
             "name": "ledger_apply_transfers_single",
             **single_timing,
-            "ops_per_s": 1e6 / single_timing["median_us"],
+            "ops_per_s": 1e6 / float(single_timing["median_us"]),
             "note": f"pure reference, one trade settlement per call, {clients} clients",
         },
         {
             "name": "ledger_apply_transfers_batch_100",
             **batch_timing,
-            "ops_per_s": 100 * 1e6 / batch_timing["median_us"],
+            "ops_per_s": 100 * 1e6 / float(batch_timing["median_us"]),
             "note": "pure reference, 100 trade settlements per call; ops_per_s counts transfers",
         },
         {
             "name": "ledger_pending_then_post",
             **pair_timing,
-            "ops_per_s": 1e6 / pair_timing["median_us"],
+            "ops_per_s": 1e6 / float(pair_timing["median_us"]),
             "note": "pure reference, pending margin reservation then full post (2 calls)",
         },
     ]
