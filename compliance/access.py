@@ -7,8 +7,11 @@ shell"): no I/O, no clock, nothing allocated on the allowed path but the answer.
 How it decides (DESIGN.md, "Jurisdiction gating"; RULES.md §7):
 
 * Every signal (IP, residence, each nationality, each controlling country) is resolved to
-  the rule that decides it (``compliance.rulebook.ruling``: subdivision over country over
-  the default ``allow``). The effective decision is the most restrictive over all of them;
+  the rule that decides it among the rules whose scope names that signal, with the effect
+  the rule has on it (``compliance.rulebook.ruling``: the stricter of subdivision and
+  country unless the subdivision rule is a carve-out; ``review`` when the signal's
+  subdivision is unknown and the country has subdivision rules; otherwise the default
+  ``allow``). The effective decision is the most restrictive over all of them;
   the first reason names the deciding signal and rule, and every other signal that is not
   ``allow`` is listed after it, most restrictive first, then in signal order.
 * An anonymizing IP, an IP with no location and a missing profile are signals with no
@@ -24,6 +27,10 @@ How it decides (DESIGN.md, "Jurisdiction gating"; RULES.md §7):
 * A rule limited to ``retail`` investors also applies to a visitor with no profile: without
   KYC nobody has shown they are professional, and the FCA retail ban (PS20/10) must not be
   avoidable by not logging in.
+* A profile that no longer validates (a pycountry upgrade retired one of its codes) is
+  judged on the codes that still do, and ``open`` and ``deposit`` are ``review`` until an
+  officer corrects it (``default-profile-invalid``): it never adds exposure on a fact the
+  rulebook cannot read, and never traps the customer's own assets.
 * Account status (suspended, closed) is not decided here: the pre-trade pipeline refuses
   such accounts (``ACCOUNT_SUSPENDED``) before jurisdiction is asked.
 """
@@ -40,6 +47,7 @@ from compliance.rulebook import (
     ALLOW,
     CLOSE_ONLY,
     DENY,
+    DEPOSIT,
     EFFECTS,
     OPEN,
     REDUCE,
@@ -48,7 +56,6 @@ from compliance.rulebook import (
     VIEW,
     WITHDRAW,
     CompiledRulebook,
-    Rule,
     ruling,
 )
 from compliance.signals import RETAIL, IpFacts, ProfileFacts, Signal
@@ -67,6 +74,7 @@ REASON_CODES = MappingProxyType(
 ANONYMIZER = "anonymizer"
 IP_UNLOCATED = "ip_unlocated"
 NO_PROFILE = "no_profile"
+PROFILE_INVALID = "profile_invalid"
 
 _VERDICT_WORDS = {DENY: "Blocked", CLOSE_ONLY: "Close-only", REVIEW: "Review required"}
 
@@ -74,12 +82,14 @@ _DEFAULT_RULE_IDS = {
     ANONYMIZER: "default-anonymizer",
     IP_UNLOCATED: "default-ip-unlocated",
     NO_PROFILE: "default-no-profile",
+    PROFILE_INVALID: "default-profile-invalid",
 }
 
 _DEFAULT_GROUNDS = {
     ANONYMIZER: "the address belongs to an anonymizing network (VPN, hosting, Tor or proxy)",
     IP_UNLOCATED: "the address has no location (private, reserved or unknown)",
     NO_PROFILE: "there is no account profile to check residence and nationality against",
+    PROFILE_INVALID: "the account profile holds a code that no longer validates",
 }
 
 _DEFAULT_CITATION = (
@@ -98,6 +108,7 @@ class JurisdictionReason:
     jurisdiction: str | None
     rule_id: str
     citation: str
+    subdivision_unknown: bool = False
 
     @property
     def code(self) -> str:
@@ -109,21 +120,24 @@ class JurisdictionReason:
         grounds = _DEFAULT_GROUNDS.get(self.signal)
         if grounds is not None:
             return f"{verdict}: {grounds} (rule {self.rule_id})."
+        if self.subdivision_unknown:
+            return (
+                f"{verdict}: the subdivision of {self.jurisdiction} is unknown and rule "
+                f"{self.rule_id} restricts some of its subdivisions (signal: {self.signal})."
+            )
         return f"{verdict} in {self.jurisdiction} by rule {self.rule_id} (signal: {self.signal})."
 
     def as_contract(self) -> dict:
         """The reason as API.md renders it (``check: "jurisdiction"``)."""
-        return {
-            "code": self.code,
-            "check": CHECK,
-            "message": self.message,
-            "detail": {
-                "jurisdiction": self.jurisdiction,
-                "signal": self.signal,
-                "rule": self.rule_id,
-                "citation": self.citation,
-            },
+        detail = {
+            "jurisdiction": self.jurisdiction,
+            "signal": self.signal,
+            "rule": self.rule_id,
+            "citation": self.citation,
         }
+        if self.subdivision_unknown:
+            detail["subdivision"] = "unknown"
+        return {"code": self.code, "check": CHECK, "message": self.message, "detail": detail}
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +217,15 @@ def _default_reason(signal: str, effect: str) -> JurisdictionReason | None:
 
 SHIPPED_SIGNAL_DEFAULTS = SignalDefaults()
 
+_PROFILE_INVALID_CITATION = (
+    "Issue 14 (venue policy): a profile whose codes no longer validate is decided on the "
+    "codes that still do, and opening or depositing is reviewed until it is corrected."
+)
+_PROFILE_INVALID_REASON = JurisdictionReason(
+    REVIEW, PROFILE_INVALID, None, _DEFAULT_RULE_IDS[PROFILE_INVALID], _PROFILE_INVALID_CITATION
+)
+_PROFILE_INVALID_ACTIONS = frozenset({OPEN, DEPOSIT})
+
 
 def _restrictiveness(reason: JurisdictionReason) -> int:
     return RESTRICTIVENESS[reason.effect]
@@ -210,19 +233,30 @@ def _restrictiveness(reason: JurisdictionReason) -> int:
 
 def _judge(
     signals: tuple[Signal, ...],
-    rules_by_code: Mapping[str, tuple[Rule, ...]],
+    rules_by_scope: Mapping[str, object],
     investor_category: str,
     now: datetime,
     reasons: list[JurisdictionReason],
 ) -> None:
     """Append a reason for every signal whose deciding rule is not ``allow``."""
     for signal in signals:
-        found = ruling(rules_by_code, signal.country, signal.subdivision, investor_category, now)
+        index = rules_by_scope.get(signal.scope)
+        if index is None:
+            continue
+        found = ruling(index, signal.country, signal.subdivision, investor_category, now)
         if found is not None:
-            rule, code = found
-            if rule.rank:
+            scoped, code, unknown = found
+            if unknown:
                 reasons.append(
-                    JurisdictionReason(rule.effect, signal.name, code, rule.rule_id, rule.citation)
+                    JurisdictionReason(
+                        REVIEW, signal.name, code, scoped.rule.rule_id, scoped.rule.citation, True
+                    )
+                )
+            elif scoped.rank:
+                reasons.append(
+                    JurisdictionReason(
+                        scoped.effect, signal.name, code, scoped.rule.rule_id, scoped.rule.citation
+                    )
                 )
 
 
@@ -246,15 +280,15 @@ def decide(
     account that was named and has no profile. Unknown product classes or actions and a
     naive ``now`` raise ValueError.
     """
-    rules_by_code = rulebook.rules_for(product_class, action)
+    rules_by_scope = rulebook.rules_for(product_class, action)
     if now.tzinfo is None:
         raise ValueError("now must be an aware datetime")
     anonymizer, unlocated, no_profile = defaults._reasons[action]
     investor_category = RETAIL if profile is None else profile.investor_category
     reasons: list[JurisdictionReason] = []
     if ip is not None:
-        if rules_by_code and ip.signals:
-            _judge(ip.signals, rules_by_code, investor_category, now, reasons)
+        if rules_by_scope and ip.signals:
+            _judge(ip.signals, rules_by_scope, investor_category, now, reasons)
         if anonymizer is not None and ip.is_anonymizer:
             reasons.append(anonymizer)
     if unlocated is not None and (ip is None or not ip.signals):
@@ -262,8 +296,11 @@ def decide(
     if profile is None:
         if no_profile is not None and not anonymous:
             reasons.append(no_profile)
-    elif rules_by_code:
-        _judge(profile.signals, rules_by_code, investor_category, now, reasons)
+    else:
+        if rules_by_scope:
+            _judge(profile.signals, rules_by_scope, investor_category, now, reasons)
+        if profile.problems and action in _PROFILE_INVALID_ACTIONS:
+            reasons.append(_PROFILE_INVALID_REASON)
     if not reasons:
         return AccessDecision(ALLOW, (), rulebook.version)
     reasons.sort(key=_restrictiveness, reverse=True)

@@ -9,6 +9,14 @@ ACCOUNT_STATUSES = ("active", "suspended", "closed")
 RULE_STATUSES = ("draft", "active", "superseded", "retired", "rejected")
 
 
+RULE_SIGNALS = ("ip_geolocation", "residence", "nationality", "controlling_country")
+
+
+def every_signal() -> list[str]:
+    """A rule's scope before scopes existed: it reached every signal."""
+    return list(RULE_SIGNALS)
+
+
 def _choices(values):
     return [(value, value) for value in values]
 
@@ -26,6 +34,7 @@ class AccountProfile(models.Model):
     nationalities = models.JSONField(default=list)
     entity_type = models.CharField(max_length=12, choices=_choices(ENTITY_TYPES))
     controlling_countries = models.JSONField(default=list)
+    controlling_subdivisions = models.JSONField(default=list, blank=True)
     investor_category = models.CharField(max_length=14, choices=_choices(INVESTOR_CATEGORIES))
     status = models.CharField(max_length=10, choices=_choices(ACCOUNT_STATUSES))
     version = models.PositiveIntegerField(default=1)
@@ -75,6 +84,18 @@ class RuleRevision(models.Model):
     citation_ref = models.TextField()
     effective_from = models.DateTimeField(null=True, blank=True)
     effective_until = models.DateTimeField(null=True, blank=True)
+    signals = models.JSONField(
+        default=every_signal, help_text="The signals the rule reaches (its scope)."
+    )
+    signal_effects = models.JSONField(
+        default=dict, blank=True, help_text="Signal -> effect, where it differs from effect."
+    )
+    carve_out = models.BooleanField(
+        default=False, help_text="A subdivision rule that may be less strict than its country's."
+    )
+    awaits_confirmation = models.BooleanField(
+        default=False, help_text="Seeded in force; an officer has yet to confirm it."
+    )
     retires_rule = models.BooleanField(
         default=False, help_text="Activating this revision retires the rule."
     )

@@ -3,10 +3,22 @@
 DESIGN.md, "Jurisdiction gating": a rule says, for these jurisdictions (ISO 3166-1 country or
 ISO 3166-2 subdivision), these product classes and these actions, ``allow``, ``close_only``,
 ``review`` or ``deny``, with a legal citation, an effective window and an optional
-investor-category condition. The most specific matching rule wins (subdivision over
-country over the default, which is ``allow``: the rulebook lists restrictions, it is not a
-list of permissions); at equal specificity ``deny`` > ``close_only`` > ``review`` >
+investor-category condition. The default is ``allow``: the rulebook lists restrictions, it
+is not a list of permissions; at equal specificity ``deny`` > ``close_only`` > ``review`` >
 ``allow``.
+
+A rule names the signals it reaches (issue 14): any of ``ip_geolocation``, ``residence``,
+``nationality`` and ``controlling_country``, each with the rule's effect or one of its own
+(``signal_effects``: the PRC notice reaches mainland subjects, so residence is ``deny`` and a
+mainland nationality alone is ``review``, enhanced due diligence as venue policy). A signal
+outside a rule's scope is simply not judged by it.
+
+Subdivision against country: the stricter of the two applies, so a subdivision rule never
+loosens its country's rule (a future ``US-NY review`` leaves the US ``deny`` in place)
+unless it is marked ``carve_out``; a carve-out decides its subdivision alone. A signal
+placed only in a country (no subdivision) where the rulebook has subdivision rules that
+restrict more than the country's own is answered ``review``: the subdivision is unknown
+(a ``UA`` residence with no subdivision may be Crimea).
 
 Only the rules handed to ``compile_rulebook`` exist for it: callers pass the *active* rules
 (drafts and retired rules never get here). Effective windows are still checked at decision
@@ -16,7 +28,7 @@ lapses) stays right without a rebuild.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -24,6 +36,7 @@ from types import MappingProxyType
 from compliance.signals import (
     INVESTOR_CATEGORIES,
     OWN_JURISDICTION_TERRITORIES,
+    SCOPES,
     is_known_jurisdiction,
 )
 
@@ -81,6 +94,10 @@ class Rule:
     in force from its first instant up to, not including, its last. ``investor_category``
     (``retail`` or ``professional``) limits the rule to accounts of that category.
     ``citation`` ("reference: text") is what a decision shows in ``detail.citation``.
+    ``signals`` is the rule's scope (``compliance.signals.SCOPES``; all four when not
+    given, which is what every rule meant before scopes existed); ``signal_effects`` gives
+    a signal of the scope an effect other than ``effect``. ``carve_out`` lets a subdivision
+    rule be less strict than its country's rule.
     """
 
     rule_id: str
@@ -93,6 +110,9 @@ class Rule:
     investor_category: str | None = None
     effective_from: datetime | None = None
     effective_until: datetime | None = None
+    signals: frozenset[str] = frozenset(SCOPES)
+    signal_effects: Mapping[str, str] = field(default_factory=dict, hash=False)
+    carve_out: bool = False
     rank: int = field(init=False, repr=False, compare=False)
     citation: str = field(init=False, repr=False, compare=False)
 
@@ -124,6 +144,18 @@ class Rule:
         ends = _utc(self.effective_until, "effective_until")
         if starts is not None and ends is not None and not starts < ends:
             raise ValueError("effective_from must be before effective_until")
+        scope = _codes(self.signals, "signals")
+        if not scope <= frozenset(SCOPES):
+            raise ValueError(f"unknown signals {sorted(scope - frozenset(SCOPES))}")
+        signal_effects = dict(self.signal_effects or {})
+        if not set(signal_effects) <= scope:
+            raise ValueError("signal_effects may only name signals in the rule's scope")
+        if not set(signal_effects.values()) <= EFFECTS:
+            raise ValueError(f"signal effects must be among {sorted(EFFECTS)}")
+        if self.carve_out and not any("-" in code for code in jurisdictions):
+            raise ValueError("only a subdivision rule can be a carve-out")
+        object.__setattr__(self, "signals", scope)
+        object.__setattr__(self, "signal_effects", MappingProxyType(signal_effects))
         object.__setattr__(self, "jurisdictions", jurisdictions)
         object.__setattr__(self, "product_classes", products)
         object.__setattr__(self, "actions", actions)
@@ -132,6 +164,12 @@ class Rule:
         object.__setattr__(self, "rank", RESTRICTIVENESS[self.effect])
         object.__setattr__(self, "citation", f"{self.citation_ref}: {self.citation_text}")
 
+    def effect_on(self, signal: str) -> str | None:
+        """The rule's effect on a signal of its scope, or None outside it."""
+        if signal not in self.signals:
+            return None
+        return self.signal_effects.get(signal, self.effect)
+
     def in_force(self, now: datetime) -> bool:
         """Whether ``now`` falls in [effective_from, effective_until)."""
         return (self.effective_from is None or self.effective_from <= now) and (
@@ -139,17 +177,38 @@ class Rule:
         )
 
 
-def _precedence(rule: Rule) -> tuple[int, str]:
+@dataclass(frozen=True, slots=True)
+class Scoped:
+    """One rule as it applies to one signal: its effect there, ranked."""
+
+    rule: Rule
+    effect: str
+    rank: int
+    carve_out: bool
+
+
+def _precedence(entry: Scoped) -> tuple[int, str]:
     """Most restrictive first; the rule id breaks ties so that rule order never matters."""
-    return (-rule.rank, rule.rule_id)
+    return (-entry.rank, entry.rule.rule_id)
+
+
+@dataclass(frozen=True, slots=True)
+class SignalIndex:
+    """The rules for one (product class, action, signal): jurisdiction code -> rules in
+    precedence order, and country -> the rules of its subdivisions (for a signal whose
+    subdivision is unknown)."""
+
+    by_code: MappingProxyType
+    subdivided: MappingProxyType
 
 
 @dataclass(frozen=True, slots=True)
 class CompiledRulebook:
     """An immutable, version-stamped snapshot of the active rules, indexed for the hot path.
 
-    For every (product class, action) it holds a map from jurisdiction code to the rules for
-    it, most restrictive first, so a decision is a handful of dict hits and no scans.
+    For every (product class, action) it holds, per signal of a rule's scope, a map from
+    jurisdiction code to the rules for it, most restrictive first, so a decision is a
+    handful of dict hits and no scans.
     """
 
     version: str
@@ -157,7 +216,8 @@ class CompiledRulebook:
     _index: MappingProxyType = field(repr=False, compare=False)
 
     def rules_for(self, product_class: str, action: str) -> MappingProxyType:
-        """Jurisdiction code -> rules (in precedence order) for this product and action."""
+        """Signal scope -> ``SignalIndex`` for this product and action (scopes no rule
+        reaches are absent)."""
         try:
             return self._index[product_class, action]
         except KeyError:
@@ -167,43 +227,56 @@ class CompiledRulebook:
 
 
 def _first_applicable(
-    rules: tuple[Rule, ...], investor_category: str, now: datetime
-) -> Rule | None:
-    for rule in rules:
+    entries: tuple[Scoped, ...] | None, investor_category: str, now: datetime
+) -> Scoped | None:
+    if entries is None:
+        return None
+    for entry in entries:
+        rule = entry.rule
         if rule.investor_category is not None and rule.investor_category != investor_category:
             continue
         if rule.effective_from is not None and now < rule.effective_from:
             continue
         if rule.effective_until is not None and now >= rule.effective_until:
             continue
-        return rule
+        return entry
     return None
 
 
+UNKNOWN_SUBDIVISION_RANK = RESTRICTIVENESS[REVIEW]
+
+
 def ruling(
-    rules_by_code: MappingProxyType,
+    index: SignalIndex,
     country: str,
     subdivision: str | None,
     investor_category: str,
     now: datetime,
-) -> tuple[Rule, str] | None:
-    """The rule that decides one jurisdiction and the code it matched, or None (allow).
+) -> tuple[Scoped, str, bool] | None:
+    """What decides one signal: (rule as scoped, code it matched, subdivision unknown), or
+    None (allow).
 
-    A subdivision rule that applies beats any country rule; only when none applies does the
-    country's rule decide. Within a level the first applicable rule is the most restrictive,
-    because ``CompiledRulebook.rules_for`` keeps rules in precedence order.
+    With a subdivision, the stricter of its rule and the country's rule decides (the
+    subdivision's at a tie), unless the subdivision's is a carve-out, which decides alone.
+    Without one, a country whose subdivisions have rules stricter than its own answers
+    ``review`` (the third item is True; the scoped rule is the strictest such rule).
     """
+    by_code = index.by_code
+    national = _first_applicable(by_code.get(country), investor_category, now)
     if subdivision is not None:
-        rules = rules_by_code.get(subdivision)
-        if rules is not None:
-            rule = _first_applicable(rules, investor_category, now)
-            if rule is not None:
-                return rule, subdivision
-    rules = rules_by_code.get(country)
-    if rules is not None:
-        rule = _first_applicable(rules, investor_category, now)
-        if rule is not None:
-            return rule, country
+        local = _first_applicable(by_code.get(subdivision), investor_category, now)
+        if local is not None and (
+            national is None or local.carve_out or local.rank >= national.rank
+        ):
+            return local, subdivision, False
+    elif (national is None or national.rank < UNKNOWN_SUBDIVISION_RANK) and (
+        country in index.subdivided
+    ):
+        local = _first_applicable(index.subdivided[country], investor_category, now)
+        if local is not None and local.rank and (national is None or local.rank > national.rank):
+            return local, country, True
+    if national is not None:
+        return national, country, False
     return None
 
 
@@ -219,19 +292,38 @@ def compile_rulebook(rules: Iterable[Rule], version: str) -> CompiledRulebook:
     ids = [rule.rule_id for rule in ordered]
     if len(set(ids)) != len(ids):
         raise ValueError("duplicate rule ids in one rulebook")
-    collected: dict[tuple[str, str], dict[str, list[Rule]]] = {
+    collected: dict[tuple[str, str], dict[str, dict[str, list[Scoped]]]] = {
         (product, action): {} for product in PRODUCT_CLASSES for action in ACTIONS
     }
     for rule in ordered:
-        for product in rule.product_classes:
-            for action in rule.actions:
-                by_code = collected[product, action]
-                for code in rule.jurisdictions:
-                    by_code.setdefault(code, []).append(rule)
+        for signal in rule.signals:
+            effect = rule.effect_on(signal)
+            entry = Scoped(rule, effect, RESTRICTIVENESS[effect], rule.carve_out)
+            for product in rule.product_classes:
+                for action in rule.actions:
+                    by_code = collected[product, action].setdefault(signal, {})
+                    for code in rule.jurisdictions:
+                        by_code.setdefault(code, []).append(entry)
     index = {
         key: MappingProxyType(
-            {code: tuple(sorted(found, key=_precedence)) for code, found in by_code.items()}
+            {signal: _signal_index(by_code) for signal, by_code in by_signal.items()}
         )
-        for key, by_code in collected.items()
+        for key, by_signal in collected.items()
     }
     return CompiledRulebook(version=version, rules=ordered, _index=MappingProxyType(index))
+
+
+def _signal_index(by_code: dict[str, list[Scoped]]) -> SignalIndex:
+    subdivided: dict[str, list[Scoped]] = {}
+    for code, entries in by_code.items():
+        country, dash, _ = code.partition("-")
+        if dash:
+            subdivided.setdefault(country, []).extend(entries)
+    return SignalIndex(
+        by_code=MappingProxyType(
+            {code: tuple(sorted(found, key=_precedence)) for code, found in by_code.items()}
+        ),
+        subdivided=MappingProxyType(
+            {code: tuple(sorted(found, key=_precedence)) for code, found in subdivided.items()}
+        ),
+    )

@@ -11,6 +11,7 @@ from django.db.models import Max
 
 from compliance.models import AccountProfile, AccountProfileVersion, RulebookVersion, RuleRevision
 from compliance.rulebook import Rule
+from compliance.signals import SCOPES
 from core import audit, clock, policy
 from core.errors import Conflict, GatehouseError, NotFound, ValidationFailed
 
@@ -20,6 +21,7 @@ PROFILE_FIELDS = (
     "nationalities",
     "entity_type",
     "controlling_countries",
+    "controlling_subdivisions",
     "investor_category",
     "status",
 )
@@ -33,6 +35,9 @@ RULE_FIELDS = (
     "citation_ref",
     "effective_from",
     "effective_until",
+    "signals",
+    "signal_effects",
+    "carve_out",
 )
 
 
@@ -50,7 +55,12 @@ def profile_facts(profile: AccountProfile) -> dict:
 def put_account_profile(*, account_id: str, facts: dict, actor: str) -> tuple[AccountProfile, bool]:
     """Create or replace an account's KYC facts; returns (profile, changed). Replacing with
     the same facts changes nothing and writes no new version."""
-    facts = {name: facts[name] for name in PROFILE_FIELDS}
+    facts = {
+        name: facts[name]
+        for name in PROFILE_FIELDS
+        if name in facts or name != "controlling_subdivisions"
+    }
+    facts.setdefault("controlling_subdivisions", [])
     with transaction.atomic():
         profile = AccountProfile.objects.select_for_update().filter(account_id=account_id).first()
         before = profile_facts(profile) if profile else None
@@ -96,6 +106,9 @@ def _rule_from(rule_id: str, fields: dict) -> Rule:
             investor_category=fields.get("investor_category") or None,
             effective_from=fields.get("effective_from"),
             effective_until=fields.get("effective_until"),
+            signals=fields.get("signals") or SCOPES,
+            signal_effects=fields.get("signal_effects") or {},
+            carve_out=bool(fields.get("carve_out")),
         )
     except ValueError as exc:
         raise ValidationFailed(f"rule {rule_id}: {exc}", fields={"rule": [str(exc)]}) from exc
@@ -138,6 +151,9 @@ def draft_rule(
             citation_ref=rule.citation_ref,
             effective_from=rule.effective_from,
             effective_until=rule.effective_until,
+            signals=[signal for signal in SCOPES if signal in rule.signals],
+            signal_effects=dict(rule.signal_effects),
+            carve_out=rule.carve_out,
             retires_rule=retires,
             status="draft",
             created_by=actor,

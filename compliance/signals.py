@@ -26,6 +26,20 @@ IP_GEOLOCATION = "ip_geolocation"
 RESIDENCE = "residence"
 NATIONALITY = "nationality"
 CONTROLLING_PERSON = "controlling_person"
+"""The name a controlling country's signal carries in decision reasons and records."""
+
+CONTROLLING_COUNTRY = "controlling_country"
+"""The name of that signal in a rule's scope (issue 14): a rule reaches controlling countries."""
+
+SCOPES = (IP_GEOLOCATION, RESIDENCE, NATIONALITY, CONTROLLING_COUNTRY)
+"""The signals a rule may name as its scope, in the order they are listed."""
+
+SCOPE_OF = {
+    IP_GEOLOCATION: IP_GEOLOCATION,
+    RESIDENCE: RESIDENCE,
+    NATIONALITY: NATIONALITY,
+    CONTROLLING_PERSON: CONTROLLING_COUNTRY,
+}
 
 INDIVIDUAL = "individual"
 ENTITY = "entity"
@@ -63,6 +77,11 @@ class Signal:
     name: str
     country: str
     subdivision: str | None = None
+    scope: str = field(init=False, repr=False, compare=False)
+    """The rule scope this signal falls under (``SCOPE_OF``), looked up once here."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "scope", SCOPE_OF[self.name])
 
     @property
     def jurisdiction(self) -> str:
@@ -136,7 +155,21 @@ class ProfileFacts:
     ``status`` is carried but not decided on here: a suspended or closed account is refused
     by the pre-trade pipeline (``ACCOUNT_SUSPENDED``), whatever the jurisdiction says.
     ``controlling_countries`` only count for entities: for an individual they have no
-    legal meaning, so they produce no signal.
+    legal meaning, so they produce no signal. ``controlling_subdivisions`` (ISO 3166-2,
+    ``UA-14``) place a controlling country more exactly: a controlling country with listed
+    subdivisions is those subdivisions; one without any is the country with its subdivision
+    unknown (which a country with subdivision rules answers with ``review``).
+
+    A Crimean or DNR resident holding Russian documents may be recorded by onboarding as
+    residence ``RU`` and nationality ``RU``: the rulebook can express a rule on such a
+    profile (a rule for ``RU`` scoped to ``residence``), but none is shipped, since no source
+    we follow reaches Russian residents as such. Recorded as ISO 3166-2 puts it
+    (``UA`` + ``UA-43``), the resident is caught by the OFAC Crimea rule on residence.
+
+    ``lenient`` is for facts read back from storage: a code that no longer validates (a
+    pycountry upgrade retired it) is left out of the signals and named in ``problems``
+    instead of raising, so the gate decides such a profile as ``review`` (see
+    ``compliance.access``) rather than failing every check. Input is never lenient.
     """
 
     account_id: str
@@ -149,7 +182,10 @@ class ProfileFacts:
     status: str = "active"
     seq: int = field(default=0, compare=False)
     """The version of these facts (``core.policy``): the id of the history row that wrote them."""
+    controlling_subdivisions: tuple[str, ...] = ()
+    lenient: bool = field(default=False, compare=False)
     signals: tuple[Signal, ...] = field(init=False, repr=False, compare=False)
+    problems: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.entity_type not in ENTITY_TYPES:
@@ -160,7 +196,10 @@ class ProfileFacts:
             raise ValueError(f"status must be one of {sorted(ACCOUNT_STATUSES)}")
         object.__setattr__(self, "nationalities", tuple(self.nationalities))
         object.__setattr__(self, "controlling_countries", tuple(self.controlling_countries))
-        object.__setattr__(self, "signals", _profile_signals(self))
+        object.__setattr__(self, "controlling_subdivisions", tuple(self.controlling_subdivisions))
+        problems: list[str] = []
+        object.__setattr__(self, "signals", _profile_signals(self, problems))
+        object.__setattr__(self, "problems", tuple(problems))
 
 
 def _known(code: str | None, field_name: str, *, subdivision: bool = False) -> None:
@@ -169,19 +208,40 @@ def _known(code: str | None, field_name: str, *, subdivision: bool = False) -> N
         raise ValueError(f"{field_name}: {code!r} is not an ISO 3166 code of the right kind")
 
 
-def _profile_signals(profile: ProfileFacts) -> tuple[Signal, ...]:
-    _known(profile.residence_country, "residence_country")
-    if profile.residence_subdivision is not None:
-        _known(profile.residence_subdivision, "residence_subdivision", subdivision=True)
-    country, subdivision = jurisdiction_of(profile.residence_country, profile.residence_subdivision)
-    found = [Signal(RESIDENCE, country, subdivision)]
+def _profile_signals(profile: ProfileFacts, problems: list[str]) -> tuple[Signal, ...]:
+    def known(code, field_name, *, subdivision=False) -> bool:
+        try:
+            _known(code, field_name, subdivision=subdivision)
+        except ValueError as exc:
+            if not profile.lenient:
+                raise
+            problems.append(str(exc))
+            return False
+        return True
+
+    found = []
+    if known(profile.residence_country, "residence_country"):
+        subdivision = profile.residence_subdivision
+        if subdivision is not None and not known(
+            subdivision, "residence_subdivision", subdivision=True
+        ):
+            subdivision = None
+        country, subdivision = jurisdiction_of(profile.residence_country, subdivision)
+        found.append(Signal(RESIDENCE, country, subdivision))
     for nationality in profile.nationalities:
-        _known(nationality, "nationalities")
-        found.append(Signal(NATIONALITY, nationality))
+        if known(nationality, "nationalities"):
+            found.append(Signal(NATIONALITY, nationality))
     if profile.entity_type == ENTITY:
+        placed: dict[str, list[str]] = {}
+        for code in profile.controlling_subdivisions:
+            if known(code, "controlling_subdivisions", subdivision=True):
+                placed.setdefault(code.partition("-")[0], []).append(code)
         for controlling in profile.controlling_countries:
-            _known(controlling, "controlling_countries")
-            found.append(Signal(CONTROLLING_PERSON, controlling))
+            if not known(controlling, "controlling_countries"):
+                continue
+            for code in placed.get(controlling) or (None,):
+                country, subdivision = jurisdiction_of(controlling, code)
+                found.append(Signal(CONTROLLING_PERSON, country, subdivision))
     return tuple(dict.fromkeys(found))
 
 

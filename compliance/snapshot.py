@@ -10,6 +10,7 @@ profile reloads that one account (``ProfileCache.refresh``), and the check asks 
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,19 +24,28 @@ from compliance.signals import ProfileFacts
 from core import policy
 from core.policy import SnapshotHolder, SnapshotUnavailable
 
+logger = logging.getLogger("gatehouse.access")
+
 
 def profile_facts_of(row: AccountProfile) -> ProfileFacts:
-    return ProfileFacts(
+    """Stored facts are read leniently: a code retired since it was written is reported
+    (logged here, ``review`` in the decision) instead of making the whole snapshot fail."""
+    facts = ProfileFacts(
         account_id=row.account_id,
         residence_country=row.residence_country,
         residence_subdivision=row.residence_subdivision or None,
         nationalities=tuple(row.nationalities),
         entity_type=row.entity_type,
         controlling_countries=tuple(row.controlling_countries),
+        controlling_subdivisions=tuple(row.controlling_subdivisions or ()),
         investor_category=row.investor_category,
         status=row.status,
         seq=row.change_seq,
+        lenient=True,
     )
+    if facts.problems:
+        logger.warning("profile %s no longer validates: %s", row.account_id, facts.problems)
+    return facts
 
 
 class ProfileCache:

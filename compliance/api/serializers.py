@@ -31,6 +31,12 @@ class AccountProfileSerializer(StrictSerializer):
     controlling_countries = serializers.ListField(
         child=CountryField(), required=False, default=list
     )
+    controlling_subdivisions = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        default=list,
+        help_text="ISO 3166-2 codes placing controlling countries more exactly (UA-14).",
+    )
     investor_category = serializers.ChoiceField(choices=INVESTOR_CATEGORIES)
     status = serializers.ChoiceField(choices=ACCOUNT_STATUSES)
     version = serializers.IntegerField(read_only=True)
@@ -52,6 +58,20 @@ class AccountProfileSerializer(StrictSerializer):
             raise serializers.ValidationError(
                 {"controlling_countries": ["Only entities have controlling persons."]}
             )
+        controlling = set(attrs.get("controlling_countries", []))
+        subdivisions = set()
+        for code in attrs.get("controlling_subdivisions", []):
+            code = code.strip().upper()
+            if pycountry.subdivisions.get(code=code) is None:
+                raise serializers.ValidationError(
+                    {"controlling_subdivisions": [f"{code!r} is not an ISO 3166-2 code."]}
+                )
+            if code.partition("-")[0] not in controlling:
+                raise serializers.ValidationError(
+                    {"controlling_subdivisions": [f"{code} is in no controlling country."]}
+                )
+            subdivisions.add(code)
+        attrs["controlling_subdivisions"] = sorted(subdivisions)
         attrs["nationalities"] = sorted(set(attrs.get("nationalities", [])))
         attrs["controlling_countries"] = sorted(set(attrs.get("controlling_countries", [])))
         return attrs

@@ -19,7 +19,7 @@ from django.conf import settings
 from compliance import geoip
 from compliance.access import ANONYMIZER, IP_UNLOCATED, NO_PROFILE, AccessDecision, decide
 from compliance.models import AccountProfile
-from compliance.rulebook import ALLOW, ruling
+from compliance.rulebook import ALLOW, REVIEW, ruling
 from compliance.signals import RETAIL, IpFacts, ProfileFacts, signals_of
 from compliance.snapshot import holder, profile_facts_of
 from core.errors import ValidationFailed
@@ -37,6 +37,9 @@ class SignalRuling:
     effect: str
     rule_id: str
     citation: str
+    subdivision_unknown: bool = False
+    """The signal names a country whose subdivisions have stricter rules, and no
+    subdivision: the gate reviews it (issue 14) rather than guess."""
 
 
 @dataclass(frozen=True)
@@ -80,20 +83,27 @@ def explain(
             snapshot.defaults,
             anonymous=not account_id,
         )
-        rules_by_code = snapshot.rulebook.rules_for(product_class, action)
+        rules_by_scope = snapshot.rulebook.rules_for(product_class, action)
     except ValueError as error:
         raise ValidationFailed(str(error)) from error
     category = RETAIL if profile is None else profile.investor_category
     rulings = []
     for signal in signals_of(profile, ip_facts):
-        found = ruling(rules_by_code, signal.country, signal.subdivision, category, at)
+        index = rules_by_scope.get(signal.scope)
+        found = (
+            None
+            if index is None
+            else ruling(index, signal.country, signal.subdivision, category, at)
+        )
         if found is None:
             rulings.append(SignalRuling(signal.name, signal.jurisdiction, ALLOW, "", ""))
-        else:
-            rule, code = found
-            rulings.append(
-                SignalRuling(signal.name, code, rule.effect, rule.rule_id, rule.citation)
-            )
+            continue
+        scoped, code, unknown = found
+        rule = scoped.rule
+        effect = REVIEW if unknown else scoped.effect
+        rulings.append(
+            SignalRuling(signal.name, code, effect, rule.rule_id, rule.citation, unknown)
+        )
     defaults = []
     if ip_facts is not None and ip_facts.is_anonymizer:
         defaults.append((ANONYMIZER, snapshot.defaults.anonymizer[action]))

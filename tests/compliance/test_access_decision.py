@@ -97,14 +97,14 @@ ROWS = [
     case("ir_deposit_denied", person("IR"), ip("IR"), "stablecoin", "deposit",
          "deny", ("ip_geolocation", "ofac-comprehensive", "IR")),
     case("ir_withdraw_reviewed", person("IR"), ip("IR"), "stablecoin", "withdraw",
-         "review", ("ip_geolocation", "ofac-withdraw", "IR"), cites="blocked property"),
+         "review", ("ip_geolocation", "ofac-withdraw", "IR"), cites="501.604"),
     case("ir_view_allowed", person("IR"), ip("IR"), "stablecoin", "view", "allow"),
     case("kp_open_denied", person("KP"), ip("KP"), "rwa_token", "open",
          "deny", ("ip_geolocation", "ofac-comprehensive", "KP")),
     case("kp_withdraw_reviewed", person("KP"), ip("KP"), "crypto_spot", "withdraw",
          "review", ("ip_geolocation", "ofac-withdraw", "KP")),
     case("cu_deposit_denied", person("CU"), ip("CU"), "crypto_spot", "deposit",
-         "deny", ("ip_geolocation", "ofac-comprehensive", "CU")),
+         "deny", ("ip_geolocation", "ofac-cuba", "CU")),
     case("crimea_ip_denied_by_subdivision", SG, ip("UA", "UA-43"), "crypto_spot", "open",
          "deny", ("ip_geolocation", "ofac-comprehensive", "UA-43"), cites="E.O. 13685"),
     case("sevastopol_resident_denied", person("UA", "UA-40"), IP_SG, "crypto_spot", "open",
@@ -115,14 +115,15 @@ ROWS = [
          "review", ("ip_geolocation", "ofac-withdraw", "UA-09")),
     case("kyiv_allowed", person("UA", "UA-30"), ip("UA", "UA-30"), "crypto_spot", "open",
          "allow"),
-    case("ukraine_without_subdivision_allowed", person("UA"), ip("UA"), "crypto_spot", "open",
-         "allow"),
+    case("ukraine_without_subdivision_reviewed", person("UA"), ip("UA"), "crypto_spot", "open",
+         "review", ("ip_geolocation", "ofac-comprehensive", "UA")),
     case("us_equity_perp_open_denied", person("US"), ip("US"), "equity_perp", "open",
          "deny", ("ip_geolocation", "us-perps", "US"), cites="CFTC"),
     case("us_crypto_perp_deposit_denied", person("US"), ip("US"), "crypto_perp", "deposit",
          "deny", ("ip_geolocation", "us-perps", "US")),
     case("us_perp_reduce_allowed", person("US"), ip("US"), "crypto_perp", "reduce", "allow"),
-    case("us_rwa_token_open_allowed", person("US"), ip("US"), "rwa_token", "open", "allow"),
+    case("us_rwa_token_open_denied_as_a_security", person("US"), ip("US"), "rwa_token", "open",
+         "deny", ("ip_geolocation", "us-rwa-securities", "US"), cites="§5"),
     case("gb_retail_crypto_perp_open_denied", person("GB"), ip("GB"), "crypto_perp", "open",
          "deny", ("ip_geolocation", "gb-retail-crypto-derivs", "GB"), cites="PS20/10"),
     case("gb_professional_crypto_perp_open_allowed", person("GB", category="professional"),
@@ -150,8 +151,8 @@ ROWS = [
     case("individual_has_no_controlling_person_signal",
          ProfileFacts(account_id="acc-4", residence_country="SG", controlling_countries=("CN",)),
          IP_SG, "rwa_token", "open", "allow"),
-    case("cn_national_resident_in_sg_denied_rwa", person("SG", nationalities=("CN",)), IP_SG,
-         "rwa_token", "open", "deny", ("nationality", "prc-rwa-2026", "CN")),
+    case("cn_national_resident_in_sg_reviewed_rwa", person("SG", nationalities=("CN",)), IP_SG,
+         "rwa_token", "open", "review", ("nationality", "prc-rwa-2026", "CN")),
     case("syria_denied_while_programme_in_force", person("SY"), ip("SY"), "crypto_spot",
          "open", "deny", ("ip_geolocation", "ofac-syria", "SY"),
          at=datetime(2025, 7, 1, 3, 59, tzinfo=UTC)),
@@ -208,9 +209,10 @@ def test_every_failing_signal_is_listed_deciding_one_first() -> None:
     decision = decide(RULEBOOK, profile, ip("CN", is_anonymous_vpn=True), "rwa_token", "open", NOW)
     assert [(r.effect, r.signal, r.jurisdiction, r.rule_id) for r in decision.reasons] == [
         ("deny", "ip_geolocation", "CN", "prc-rwa-2026"),
-        ("deny", "nationality", "CN", "prc-rwa-2026"),
+        ("deny", "controlling_person", "US", "us-rwa-securities"),
         ("deny", "controlling_person", "CN", "prc-rwa-2026"),
         ("review", "anonymizer", None, "default-anonymizer"),
+        ("review", "nationality", "CN", "prc-rwa-2026"),
     ]
 
 
@@ -251,14 +253,29 @@ def rule(rule_id: str, jurisdictions: tuple[str, ...], effect: str, **extra) -> 
     )
 
 
-def test_subdivision_rule_beats_country_rule() -> None:
+@pytest.mark.parametrize(("carve_out", "wyoming_effect"), [(False, "deny"), (True, "allow")])
+def test_only_a_carve_out_lets_a_subdivision_rule_loosen_its_country(
+    carve_out: bool, wyoming_effect: str
+) -> None:
     rulebook = compile_rulebook(
-        [rule("us-deny", ("US",), "deny"), rule("wy-allow", ("US-WY",), "allow")], "v"
+        [
+            rule("us-deny", ("US",), "deny"),
+            rule("wy-allow", ("US-WY",), "allow", carve_out=carve_out),
+        ],
+        "v",
     )
     wyoming = decide(rulebook, person("US", "US-WY"), ip("US", "US-WY"), "equity_perp", "open", NOW)
     texas = decide(rulebook, person("US", "US-TX"), ip("US", "US-TX"), "equity_perp", "open", NOW)
-    assert wyoming.effect == "allow"
+    assert wyoming.effect == wyoming_effect
     assert texas.effect == "deny"
+
+
+def test_a_stricter_subdivision_rule_still_beats_its_country() -> None:
+    rulebook = compile_rulebook(
+        [rule("us-review", ("US",), "review"), rule("ny-deny", ("US-NY",), "deny")], "v"
+    )
+    decision = decide(rulebook, person("US", "US-NY"), ip("SG"), "equity_perp", "open", NOW)
+    assert (decision.effect, decision.reasons[0].rule_id) == ("deny", "ny-deny")
 
 
 @pytest.mark.parametrize(
@@ -348,6 +365,7 @@ def test_defaults_can_never_hold_up_withdraw(signal: str) -> None:
 )
 def test_malformed_rules_are_refused(changes: dict, message: str) -> None:
     row = {**SEED_RULES[0], **changes}
+    row.pop("awaits_confirmation", None)
     with pytest.raises(ValueError, match=message):
         Rule(**row)
 

@@ -110,7 +110,7 @@ def resident(country: str, subdivision: str | None = None) -> ProfileFacts:
         ("5.59.38.1", resident("SG"), "crypto_spot", "open", "deny", "ofac-comprehensive"),
         ("46.63.0.1", resident("UA", "UA-30"), "crypto_spot", "open", "allow", None),
         ("8.8.8.8", resident("US"), "equity_perp", "open", "deny", "us-perps"),
-        ("8.8.8.8", resident("US"), "rwa_token", "open", "allow", None),
+        ("8.8.8.8", resident("US"), "rwa_token", "open", "deny", "us-rwa-securities"),
         ("81.2.69.142", resident("GB"), "crypto_perp", "open", "deny", "gb-retail-crypto-derivs"),
         ("4.16.48.1", resident("SG"), "equity_perp", "open", "deny", "ca-on-derivs"),
         ("1.1.1.1", resident("AU"), "crypto_perp", "open", "allow", None),

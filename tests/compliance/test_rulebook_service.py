@@ -3,8 +3,9 @@
 import pytest
 
 from compliance import services
-from compliance.models import RulebookVersion, RuleRevision
+from compliance.models import RULE_SIGNALS, RulebookVersion, RuleRevision
 from compliance.rules_seed import seed_rules
+from compliance.services import rule_of
 from compliance.snapshot import build
 from core.errors import Conflict
 
@@ -20,19 +21,45 @@ NEW_RULE = {
 }
 
 
-def test_the_seed_publishes_every_rules_md_row_as_version_1():
+FIRST_SEED = {
+    "prc-vc-2026",
+    "prc-rwa-2026",
+    "prc-wind-down",
+    "ofac-comprehensive",
+    "ofac-withdraw",
+    "ofac-syria",
+    "us-perps",
+    "gb-retail-crypto-derivs",
+    "ca-on-derivs",
+}
+
+
+def test_the_first_seed_stays_version_1_as_frozen_in_its_migration():
     version = RulebookVersion.objects.get(version=1)
-    assert {r.rule_id for r in version.revisions.all()} == {r.rule_id for r in seed_rules()}
-    assert {
-        "prc-vc-2026",
-        "prc-rwa-2026",
-        "prc-wind-down",
-        "ofac-comprehensive",
-        "ofac-withdraw",
-        "us-perps",
-        "gb-retail-crypto-derivs",
-        "ca-on-derivs",
-    } <= {r.rule_id for r in version.revisions.all()}
+    assert {r.rule_id for r in version.revisions.all()} == FIRST_SEED
+    assert {r.revision for r in version.revisions.all()} == {1}
+    us = version.revisions.get(rule_id="us-perps")
+    assert us.jurisdictions == ["US"] and us.signals == list(RULE_SIGNALS)
+
+
+def test_a_fresh_install_has_the_shipped_rulebook_in_force_as_version_2():
+    """The migrated database and ``compliance.rules_seed`` describe the same rulebook."""
+    version = RulebookVersion.objects.order_by("-version").first()
+    assert version.version == 2 and version.published_by == "seed:migration compliance.0008"
+    in_force = {rule_of(revision) for revision in version.revisions.all()}
+    shipped = set(seed_rules())
+    assert {r.rule_id for r in in_force} == {r.rule_id for r in shipped}
+    by_id = {r.rule_id: r for r in in_force}
+    for rule in shipped:
+        stored = by_id[rule.rule_id]
+        assert stored == rule, rule.rule_id
+        assert dict(stored.signal_effects) == dict(rule.signal_effects), rule.rule_id
+    awaiting = set(
+        RuleRevision.objects.filter(status="active", awaits_confirmation=True).values_list(
+            "rule_id", flat=True
+        )
+    )
+    assert awaiting == {"prc-vc-2026", "prc-rwa-2026", "prc-wind-down"}
 
 
 def test_a_draft_has_no_effect_until_activated(redis_conn):
@@ -53,7 +80,7 @@ def test_a_second_person_activates_and_a_new_version_is_published(redis_conn):
     published = services.activate_rule(
         rule_id="sy-test", revision=draft.revision, actor="user:checker"
     )
-    assert published.version == 2
+    assert published.version == 3
     assert "sy-test" in {r.rule_id for r in published.revisions.all()}
     assert "sy-test" in {rule.rule_id for rule in build(None).rulebook.rules}
     revision = RuleRevision.objects.get(pk=draft.pk)
@@ -70,7 +97,7 @@ def test_changing_a_rule_supersedes_but_keeps_the_old_revision(redis_conn):
     statuses = dict(
         RuleRevision.objects.filter(rule_id="us-perps").values_list("revision", "status")
     )
-    assert statuses == {1: "superseded", 2: "active"}
+    assert statuses == {1: "superseded", 2: "superseded", 3: "active"}
     first = RulebookVersion.objects.get(version=1)
     assert first.revisions.get(rule_id="us-perps").effect == "deny"
 
@@ -83,7 +110,7 @@ def test_retiring_a_rule_is_also_four_eyes_and_keeps_history(redis_conn):
         rule_id="ca-on-derivs", revision=draft.revision, actor="user:b"
     )
     assert "ca-on-derivs" not in {r.rule_id for r in published.revisions.all()}
-    assert RuleRevision.objects.filter(rule_id="ca-on-derivs").count() == 2
+    assert RuleRevision.objects.filter(rule_id="ca-on-derivs").count() == 3
 
 
 def test_an_activated_revision_cannot_be_activated_again(redis_conn):

@@ -164,6 +164,7 @@ def test_market_detail_draws_reference_band_and_state_changes(client):
 
 
 def test_rules_page_shows_citations_windows_and_drafts(client, data):
+    before = client.get("/rules/prc-rwa-2026/").content.decode()
     compliance_services.draft_rule(
         rule_id="prc-rwa-2026",
         fields={
@@ -177,11 +178,14 @@ def test_rules_page_shows_citations_windows_and_drafts(client, data):
         actor="officer:maker",
     )
     html = client.get("/rules/").content.decode()
-    assert "Drafts awaiting approval" in html and 'data-draft="prc-rwa-2026-r2"' in html
+    # r1 is the 0003 seed, r2 issue 14's corrected revision (0008), so the draft is r3
+    assert "Drafts awaiting approval" in html and 'data-draft="prc-rwa-2026-r3"' in html
     assert "银发〔2026〕42号" in html
     assert "2025-07-01T04:00:00.000Z" in html  # ofac-syria's window ends (RULES.md §7)
     history = client.get("/rules/prc-rwa-2026/").content.decode()
-    assert "r1" in history and "r2" in history and "superseded" not in history
+    assert "r1" in history and "r2" in history and "r3" in history
+    # a draft supersedes nothing: as many superseded revisions as before it
+    assert history.count("superseded") == before.count("superseded")
 
 
 def test_explain_shows_the_decision_and_every_signal(client):
