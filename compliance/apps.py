@@ -8,9 +8,10 @@ class ComplianceConfig(AppConfig):
     name = "compliance"
 
     def ready(self) -> None:
-        from compliance import geoip, sections, snapshot
+        from compliance import geoip, movements, sections, snapshot
         from core import policy, registry
 
         policy.register_account_versions(snapshot.account_versions)
         registry.health_probes.add("geoip", geoip.probe_configured)
+        registry.movement_gates.add("access", movements.check_movement)
         del sections  # imported for its registration (core.registry)

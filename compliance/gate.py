@@ -6,7 +6,8 @@ rulebook and the account's facts the decision used are as new as every acknowled
 stale part is reloaded and the request decided again (read-your-writes).
 
 Fail closed (DESIGN.md): when the snapshot, GeoIP or the decision log is unavailable the
-answer is ``deny`` with ``DEGRADED_FAIL_CLOSED`` — never an allow nobody can account for.
+answer is ``deny`` with ``DEGRADED_FAIL_CLOSED`` — never an allow nobody can account for — and
+so is a decision that raises (say, on facts no longer valid): the gate never answers a 500.
 """
 
 from __future__ import annotations
@@ -72,18 +73,22 @@ def _decide(snapshot: ComplianceSnapshot, account_id, ip_facts, product_class, a
 def check_access(
     *,
     account_id: str | None,
-    client_ip: str,
+    client_ip: str | None,
     product_class: str,
     action: str,
     requested_by: str,
     now: datetime,
 ) -> dict:
-    """Decide, record and answer one access check in the contract's shape."""
+    """Decide, record and answer one access check in the contract's shape.
+
+    ``client_ip=None`` (a custody movement that gave no address) is decided as an address
+    with no location (``compliance.access.decide``)."""
     try:
         snapshot = holder.current()
-        ip_facts = geoip.get_locator(settings.GEOIP_CITY_DB, settings.GEOIP_ANONYMOUS_DB).lookup(
-            client_ip
-        )
+        ip_facts = None
+        if client_ip is not None:
+            locator = geoip.get_locator(settings.GEOIP_CITY_DB, settings.GEOIP_ANONYMOUS_DB)
+            ip_facts = locator.lookup(client_ip)
     except (SnapshotUnavailable, DatabaseError) as exc:
         return fail_closed("policy snapshot", exc)
     except (OSError, geoip.GeoIpDatabaseError) as exc:
@@ -94,14 +99,20 @@ def check_access(
     account_field = policy.account_field(account_id) if account_id else ""
     client = get_hot_redis()
     for _ in range(ATTEMPTS):
-        profile, answer = _decide(snapshot, account_id, ip_facts, product_class, action, now)
+        try:
+            profile, answer = _decide(snapshot, account_id, ip_facts, product_class, action, now)
+        except Exception as exc:  # never a 500 from the gate (issue 14)
+            logger.exception("access decision failed for %s", account_id)
+            return fail_closed("decision", exc)
         answer["policy_version"] = snapshot.policy_version(account_id)
         record = _record(decision_id, account_id, client_ip, product_class, action, now)
         record.update(
             effect=answer["effect"],
             reasons=answer["reasons"],
             signals={
-                "ip": {
+                "ip": None
+                if ip_facts is None
+                else {
                     "country": ip_facts.country,
                     "subdivision": ip_facts.subdivision,
                     "anonymizer": ip_facts.is_anonymizer,

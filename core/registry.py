@@ -12,6 +12,10 @@ Nothing is found by ``import_module``.
 - A **nightly check** is ``fn()`` returning an object with ``ok`` and a ``summary`` or
   ``problem``; raising counts as a failure.
 - A **health probe** is ``fn()`` that raises when its component cannot serve.
+- A **movement gate** is ``fn(check: MovementCheck) -> MovementVerdict``: what the gate
+  says of a deposit or a withdrawal (custody asks every registered gate and must not import
+  the part that decides; compliance registers the access gate). Custody fails closed when
+  none is registered or one raises.
 """
 
 from __future__ import annotations
@@ -61,9 +65,36 @@ def _function(item):
     return item.fn if isinstance(item, Section) else item
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MovementCheck:
+    """A deposit or withdrawal put to the gates: ``action`` is ``deposit`` or ``withdraw``
+    (API.md, "Access gate"), ``client_ip`` the request's address when it gave one."""
+
+    account_id: str
+    asset: str
+    action: str
+    client_ip: str | None
+    requested_by: str
+    now: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MovementVerdict:
+    """A gate's answer in the contract's vocabulary: ``effect`` is ``allow``,
+    ``close_only``, ``review`` or ``deny``; ``reasons`` are contract reason objects
+    (``{"code", "check", "message", "detail"}``), deciding reason first; ``decision_id``
+    names the gate's own durable record of the decision."""
+
+    effect: str
+    reasons: tuple[dict, ...] = ()
+    decision_id: str | None = None
+    policy_version: str | None = None
+
+
 report_sections = Registry("report section")
 nightly_checks = Registry("nightly check")
 health_probes = Registry("health probe")
+movement_gates = Registry("movement gate")
 
 
 def section(name: str, *, kinds: Sequence[str] = ("daily",)):

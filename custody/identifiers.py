@@ -30,6 +30,9 @@ SYSTEM_KINDS = (
 """The kinds opened once per asset for the venue (seeded by a data migration)."""
 
 EXPIRY_SUFFIX = "#expiry"
+RELEASE_SUFFIX = "#release"
+REFUSAL_SUFFIX = "#refusal"
+_HOLD_DECISION_SUFFIXES = (RELEASE_SUFFIX, REFUSAL_SUFFIX)
 
 _OWNER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}", re.ASCII)
 _CLIENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@+-]{0,99}", re.ASCII)
@@ -97,3 +100,18 @@ def expiry_id(pending_id: str) -> str:
 
 def is_expiry_id(transfer_id: str) -> bool:
     return transfer_id.endswith(EXPIRY_SUFFIX)
+
+
+def hold_decision_id(withdrawal_id: str, *, released: bool) -> str:
+    """The id of the post (release) or void (refusal) of a held withdrawal: made by the
+    ledger's own service, so no client can take it first with a transfer of their own."""
+    return withdrawal_id + (RELEASE_SUFFIX if released else REFUSAL_SUFFIX)
+
+
+def is_hold_decision_id(transfer_id: object) -> bool:
+    if not isinstance(transfer_id, str):
+        return False
+    for suffix in _HOLD_DECISION_SUFFIXES:
+        if transfer_id.endswith(suffix):
+            return is_client_id(transfer_id[: -len(suffix)])
+    return False

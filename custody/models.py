@@ -192,7 +192,7 @@ class TransferRefusal(models.Model):
     """The first answer to a refused request, so a repeat gets the same refusal (API.md:
     same id and body → the first result) and a different body under that id is a conflict."""
 
-    transfer_id = models.CharField(max_length=100, primary_key=True)
+    transfer_id = models.CharField(max_length=120, primary_key=True)
     request = models.JSONField()
     result = models.CharField(max_length=60)
     message = models.TextField()
@@ -351,3 +351,59 @@ class PorChunk(models.Model):
 
     def __str__(self) -> str:
         return f"{self.publication_id} chunk {self.index}"
+
+
+class HeldWithdrawal(models.Model):
+    """A withdrawal the gate sent to review (API.md, "Custody"): its amount is reserved by
+    the pending ``withdrawal`` transfer of the same id until an officer releases it (the
+    transfer is posted) or refuses it (voided), under maker-checker.
+
+    The ledger holds the money; this row holds why it is held (the gate's reasons and its
+    decision id) and who decided. It is written in the same transaction as the pending
+    transfer, and its decision in the same transaction as the post or void.
+    """
+
+    HELD, RELEASED, REFUSED = "held", "released", "refused"
+
+    id = models.CharField(primary_key=True, max_length=100, help_text="the withdrawal's id")
+    account_id = models.CharField(max_length=100)
+    asset = models.ForeignKey(Asset, models.PROTECT, db_column="asset", related_name="+")
+    amount = models.BigIntegerField()
+    custody_wallet = models.CharField(max_length=100)
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    status = models.CharField(
+        max_length=10,
+        choices=[(HELD, "held"), (RELEASED, "released"), (REFUSED, "refused")],
+        default=HELD,
+    )
+    reasons = models.JSONField(default=list)
+    gate_decision_id = models.CharField(max_length=64, blank=True)
+    policy_version = models.CharField(max_length=80, blank=True)
+    requested_by = models.CharField(max_length=200)
+    held_at = models.DateTimeField()
+    proposed_by = models.CharField(max_length=200, blank=True)
+    decided_by = models.CharField(max_length=200, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+    decision_transfer_id = models.CharField(max_length=120, blank=True)
+
+    class Meta:
+        ordering = ["held_at", "id"]
+        indexes = [models.Index(fields=["status", "held_at"], name="custody_held_status_age")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="custody_held_withdrawal_amount_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="held", decided_at__isnull=True, decided_by="")
+                | (
+                    Q(status__in=["released", "refused"], decided_at__isnull=False)
+                    & ~Q(decided_by="")
+                    & ~Q(decision_transfer_id="")
+                ),
+                name="custody_held_withdrawal_decided_when_closed",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"withdrawal {self.id} {self.amount} {self.asset_id} ({self.status})"

@@ -14,8 +14,17 @@ from decimal import Decimal
 from django.db.models import Q, Sum
 
 from custody.identifiers import client_ref, parse_ref
-from custody.ledger import DEBIT_NORMAL, Account, AccountKind, Balance, BalanceView, balance_view
+from custody.ledger import (
+    DEBIT_NORMAL,
+    Account,
+    AccountKind,
+    Balance,
+    BalanceView,
+    TransferCode,
+    balance_view,
+)
 from custody.models import (
+    HeldWithdrawal,
     LedgerAccount,
     OpenPending,
     PorPublication,
@@ -284,3 +293,20 @@ def margin_hold_rows(*, asset: str, account_id: str, instrument: str) -> list[tu
         .order_by("amount", "pending_id")
         .values_list("pending_id", "amount")
     )
+
+
+def held_withdrawal(*, id: str) -> HeldWithdrawal | None:
+    return HeldWithdrawal.objects.filter(pk=id).first()
+
+
+def booked_withdrawal(*, id: str):
+    """The single (not two-phase) ``withdrawal`` transfer of this id, if booked."""
+    return Transfer.objects.filter(transfer_id=id, code=TransferCode.WITHDRAWAL, flags=0).first()
+
+
+def held_withdrawals(*, older_than: datetime | None = None) -> list[HeldWithdrawal]:
+    """Withdrawals still waiting for an officer, oldest first (the console, the monitor)."""
+    found = HeldWithdrawal.objects.filter(status=HeldWithdrawal.HELD)
+    if older_than is not None:
+        found = found.filter(held_at__lte=older_than)
+    return list(found.order_by("held_at", "id"))

@@ -12,6 +12,9 @@ never knows who listens. Amounts are decimal strings in the asset's scale.
   risk mirrors available collateral into Redis in one pipeline per batch.
 - ``large_withdrawal(transfer_id, account_id, asset, amount, wallet, pending)``: a withdrawal
   at or above ``LARGE_WITHDRAWAL_THRESHOLD`` for its asset was booked (single or pending).
+- ``deposit_flagged(transfer_id, account_id, asset, amount, effect, reasons, decision_id)``:
+  a deposit was booked that the gates would ``deny`` or ``review`` (custody.withdrawals);
+  ``reasons`` are the gate's contract reasons, naming the rule. Sent after the booking.
 - ``reconciliation_break(break_id, custodian, wallet, asset, amount, statement_amount,
   ledger_amount, as_of)``: a custodian statement disagrees with the ledger.
 - ``segregation_shortfall(asset, excess, transfer_ids)``: a batch of transfers left segregated
@@ -33,6 +36,7 @@ class ClientBalanceChange(NamedTuple):
 
 
 balances_changed = Signal()
+deposit_flagged = Signal()
 large_withdrawal = Signal()
 reconciliation_break = Signal()
 segregation_shortfall = Signal()

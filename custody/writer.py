@@ -46,7 +46,7 @@ from core.errors import ValidationFailed
 from custody import checkpoints, sql
 from custody.announcements import announce
 from custody.chain import GENESIS_HASH
-from custody.identifiers import is_client_id, is_expiry_id, parse_ref
+from custody.identifiers import is_client_id, is_expiry_id, is_hold_decision_id, parse_ref
 from custody.ledger import REQUIRED_FLAGS, Account, AccountFlags, AccountKind, Balance, TransferCode
 from custody.ledger_state import Ledger, PendingState
 from custody.models import LedgerAccount, OpenPending, TransferRefusal
@@ -153,8 +153,10 @@ def _write_batch(
 
 
 def _check_ids(transfer: Transfer) -> None:
-    """Ids the ledger makes itself contain ``#``; a client may not forge one."""
-    if transfer.id and not is_client_id(transfer.id):
+    """Ids the ledger makes itself contain ``#``; a client may not forge one (the API's
+    serializers refuse ``#``; an officer's release or refusal of a held withdrawal is the one
+    ``#`` id a service asks for, custody.withdrawals)."""
+    if transfer.id and not (is_client_id(transfer.id) or is_hold_decision_id(transfer.id)):
         raise ValidationFailed(
             f"transfer id {transfer.id!r}: at most 100 letters, digits and . _ : @ + -",
             fields={"id": ["Letters, digits and . _ : @ + - only (at most 100)."]},

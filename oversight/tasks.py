@@ -9,7 +9,7 @@ from redis import RedisError
 
 from core import clock
 from oversight import notifications, reports
-from oversight.monitors import access, pretrade
+from oversight.monitors import access, custody, pretrade
 
 # --- Monitors, alerts and reports --------------------------------------------------------
 # Every task here is safe to run twice: reports are ensured (never a second version from a
@@ -106,3 +106,16 @@ def sweep_alert_notifications() -> int:
 def monitor_pretrade() -> int:
     now = clock.now()
     return pretrade.watch_rejects(now=now) + pretrade.watch_positions(now=now)
+
+
+@shared_task(
+    acks_late=True,
+    ignore_result=True,
+    autoretry_for=TRANSIENT,
+    retry_backoff=True,
+    max_retries=3,
+    soft_time_limit=50,
+    time_limit=60,
+)
+def monitor_held_withdrawals() -> int:
+    return custody.run_held_withdrawal_monitor(now=clock.now())

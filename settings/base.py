@@ -277,6 +277,8 @@ MARKET_TICKS_MAX_BATCH = env.int("MARKET_TICKS_MAX_BATCH", default=1000)
 
 # --- Custody ledger ------------------------------------------------------------------------
 LEDGER_CHECKPOINT_EVERY = env.int("LEDGER_CHECKPOINT_EVERY", default=1000)
+# A withdrawal held for review longer than this raises an alert (oversight.monitors.custody).
+HELD_WITHDRAWAL_ALERT_MINUTES = env.int("HELD_WITHDRAWAL_ALERT_MINUTES", default=240)
 LARGE_WITHDRAWAL_THRESHOLD = env.dict(
     "LARGE_WITHDRAWAL_THRESHOLD",
     default={

@@ -1,4 +1,5 @@
-"""The custody kind of maker-checker change: a manual ledger adjustment.
+"""The custody kinds of maker-checker change: a manual ledger adjustment, and the release
+or refusal of a withdrawal held for review.
 
 ``custody.services.manual_adjustment`` names both people: the maker as ``actor`` and the
 approver as ``approved_by`` (and refuses them being the same, independently of the
@@ -13,11 +14,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from console.change_kinds import register_action
-from console.custody.forms import LedgerAdjustmentForm
+from console.custody.forms import HeldWithdrawalForm, LedgerAdjustmentForm
 from console.roles import COMPLIANCE_OFFICER
-from custody import services
+from core.errors import Conflict, NotFound
+from custody import selectors, services, withdrawals
 
 LEDGER_ADJUSTMENT = "ledger.adjustment"
+WITHDRAWAL_RELEASE = "withdrawal.release"
+WITHDRAWAL_REFUSAL = "withdrawal.refuse"
 
 
 def _maker(payload: Mapping[str, Any], maker: str) -> dict:
@@ -53,3 +57,41 @@ register_action(
     reason_in_payload=True,
     own_transaction=True,
 )
+
+
+def _held_maker(payload: Mapping[str, Any], maker: str) -> dict:
+    """Only a withdrawal still held can be proposed for a decision."""
+    hold = selectors.held_withdrawal(id=payload["id"])
+    if hold is None:
+        raise NotFound(f"no held withdrawal {payload['id']}")
+    if hold.status != hold.HELD:
+        raise Conflict(f"withdrawal {hold.id} is already {hold.status}")
+    return {"maker": maker}
+
+
+def _decide(decision):
+    def execute(payload: Mapping[str, Any], approver: str) -> dict:
+        hold = decision(
+            id=payload["id"], maker=payload["maker"], approver=approver, note=payload["reason"]
+        )
+        return {"withdrawal": hold.id, "status": hold.status}
+
+    return execute
+
+
+for kind, label, decision in [
+    (WITHDRAWAL_RELEASE, "Release a held withdrawal", withdrawals.release_withdrawal),
+    (WITHDRAWAL_REFUSAL, "Refuse a held withdrawal", withdrawals.refuse_withdrawal),
+]:
+    register_action(
+        kind,
+        roles=[COMPLIANCE_OFFICER],
+        execute=_decide(decision),
+        label=label,
+        form=HeldWithdrawalForm,
+        target=lambda payload: f"withdrawal:{payload['id']}",
+        on_propose=_held_maker,
+        describe=lambda payload, label=label: f"{label}: {payload['id']}",
+        reason_in_payload=True,
+        own_transaction=True,
+    )

@@ -17,3 +17,10 @@ class LedgerAdjustmentForm(forms.Form):
     asset = forms.CharField(max_length=20)
     amount = forms.IntegerField(min_value=1, help_text="In the asset's minor units.")
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+
+
+class HeldWithdrawalForm(forms.Form):
+    """Release or refuse a withdrawal held for review (custody.withdrawals)."""
+
+    id = forms.CharField(max_length=100, label="Withdrawal id")
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)

@@ -95,3 +95,47 @@ def asset_positions(*, assets: list[str], now: datetime) -> list[AssetPosition]:
 
 def open_breaks(limit: int = 100) -> list[ReconciliationBreak]:
     return list(selectors.reconciliation_breaks(status=ReconciliationBreak.OPEN)[:limit])
+
+
+@dataclass(frozen=True, slots=True)
+class HeldWithdrawalRow:
+    id: str
+    account_id: str
+    asset: str
+    amount: str
+    custody_wallet: str
+    held_at: datetime
+    age: str
+    overdue: bool
+    reasons: list[dict]
+
+
+def _age(seconds: float) -> str:
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes} min"
+    return f"{hours // 24} d {hours % 24} h"
+
+
+def held_withdrawals(*, now: datetime, alert_after_minutes: int) -> list[HeldWithdrawalRow]:
+    """Withdrawals waiting for an officer, oldest first, with the gate's reasons and age."""
+    rows = []
+    for hold in selectors.held_withdrawals():
+        waited = (now - hold.held_at).total_seconds()
+        rows.append(
+            HeldWithdrawalRow(
+                id=hold.id,
+                account_id=hold.account_id,
+                asset=hold.asset_id,
+                amount=from_minor(hold.asset_id, hold.amount),
+                custody_wallet=hold.custody_wallet,
+                held_at=hold.held_at,
+                age=_age(max(0.0, waited)),
+                overdue=waited >= alert_after_minutes * 60,
+                reasons=hold.reasons,
+            )
+        )
+    return rows

@@ -3,6 +3,7 @@ whether client money is covered (DESIGN.md, "Console")."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -15,12 +16,16 @@ from core import clock
 @require_GET
 @officer_required()
 def custody(request: HttpRequest) -> HttpResponse:
+    now = clock.now()
     return render(
         request,
         "console/custody.html",
         {
             "wallets": selectors.wallet_balances(),
-            "assets": selectors.asset_positions(assets=selectors.assets_in_use(), now=clock.now()),
+            "assets": selectors.asset_positions(assets=selectors.assets_in_use(), now=now),
             "breaks": selectors.open_breaks(),
+            "held": selectors.held_withdrawals(
+                now=now, alert_after_minutes=settings.HELD_WITHDRAWAL_ALERT_MINUTES
+            ),
         },
     )

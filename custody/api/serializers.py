@@ -75,6 +75,11 @@ class MovementSerializer(StrictSerializer):
     asset = serializers.ChoiceField(choices=ASSET_CODES)
     amount = DecimalStringField()
     custody_wallet = OwnerField()
+    client_ip = serializers.IPAddressField(
+        required=False,
+        allow_null=True,
+        help_text="the client's address, for the access gate (optional)",
+    )
 
     def validate(self, attrs):
         attrs["amount_minor"] = _amount(attrs)
@@ -90,6 +95,63 @@ class MovementOutSerializer(serializers.Serializer):
     seq = serializers.IntegerField(help_text="position in the ledger's hash chain")
     created_at = serializers.DateTimeField()
     hash = serializers.CharField()
+
+
+class WithdrawalStatusSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    status = serializers.ChoiceField(choices=["completed", "held", "released", "refused"])
+    reasons = serializers.ListField(child=serializers.DictField())
+    account_id = serializers.CharField()
+    asset = serializers.CharField()
+    amount = serializers.CharField(help_text="decimal string in the asset's scale")
+    custody_wallet = serializers.CharField()
+    requested_at = serializers.DateTimeField()
+    gate_decision_id = serializers.CharField(allow_null=True)
+    proposed_by = serializers.CharField(allow_null=True, help_text="the officer who proposed")
+    decided_by = serializers.CharField(
+        allow_null=True, help_text="the officer who approved the release or refusal"
+    )
+    decided_at = serializers.DateTimeField(allow_null=True)
+    decision_note = serializers.CharField(allow_null=True)
+
+
+def render_held_withdrawal(hold) -> dict:
+    """A withdrawal held for review, and its decision once an officer took it."""
+    return {
+        "id": hold.id,
+        "status": hold.status,
+        "reasons": hold.reasons,
+        "account_id": hold.account_id,
+        "asset": hold.asset_id,
+        "amount": from_minor(hold.asset_id, hold.amount),
+        "custody_wallet": hold.custody_wallet,
+        "requested_at": isoformat_z(hold.held_at),
+        "gate_decision_id": hold.gate_decision_id or None,
+        "proposed_by": hold.proposed_by or None,
+        "decided_by": hold.decided_by or None,
+        "decided_at": isoformat_z(hold.decided_at) if hold.decided_at else None,
+        "decision_note": hold.decision_note or None,
+    }
+
+
+def render_completed_withdrawal(row) -> dict:
+    """A withdrawal the gate allowed and the ledger booked at once."""
+    movement = render_movement(row)
+    return {
+        "id": movement["id"],
+        "status": "completed",
+        "reasons": [],
+        "account_id": movement["account_id"],
+        "asset": movement["asset"],
+        "amount": movement["amount"],
+        "custody_wallet": movement["custody_wallet"],
+        "requested_at": movement["created_at"],
+        "gate_decision_id": None,
+        "proposed_by": None,
+        "decided_by": None,
+        "decided_at": None,
+        "decision_note": None,
+    }
 
 
 def render_movement(row) -> dict:

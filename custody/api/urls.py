@@ -5,6 +5,11 @@ from custody.api import views
 urlpatterns = [
     path("custody/deposits", views.DepositView.as_view(), name="custody-deposits"),
     path("custody/withdrawals", views.WithdrawalView.as_view(), name="custody-withdrawals"),
+    path(
+        "custody/withdrawals/<str:withdrawal_id>",
+        views.WithdrawalStatusView.as_view(),
+        name="custody-withdrawal",
+    ),
     path("custody/transfers", views.TransferView.as_view(), name="custody-transfers"),
     path(
         "custody/transfer-batches",

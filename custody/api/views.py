@@ -3,7 +3,8 @@
 Idempotency (API.md): a deposit, withdrawal or transfer repeated with the same id and body
 gets the first answer with the same status (201 and the stored transfer, or the stored
 refusal); the header ``Idempotent-Replayed: true`` marks a repeat. The same id with another
-body is 409 ``IDEMPOTENCY_CONFLICT``.
+body is 409 ``IDEMPOTENCY_CONFLICT``. A withdrawal held for review answers 202 with its state
+on every repeat (custody.withdrawals).
 """
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -12,9 +13,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core import clock
-from core.errors import ValidationFailed
+from core.errors import NotFound, ValidationFailed
 from core.errors import error_body as contract_error
-from custody import publication, reconciliation, selectors, services
+from custody import publication, reconciliation, selectors, services, withdrawals
 from custody.api.serializers import (
     AccountBalancesSerializer,
     BreakOutSerializer,
@@ -33,6 +34,9 @@ from custody.api.serializers import (
     TransferBatchSerializer,
     TransferOutSerializer,
     TransferSerializer,
+    WithdrawalStatusSerializer,
+    render_completed_withdrawal,
+    render_held_withdrawal,
     render_movement,
     render_transfer,
 )
@@ -51,7 +55,11 @@ def _errors(*codes: int) -> dict:
         403: "the key lacks the custody scope",
         404: "no such account, pending transfer or publication",
         409: "IDEMPOTENCY_CONFLICT: the id was used with a different body",
-        422: "INSUFFICIENT_FUNDS, SEGREGATION_VIOLATION or PENDING_TRANSFER_CLOSED",
+        422: (
+            "INSUFFICIENT_FUNDS, SEGREGATION_VIOLATION, PENDING_TRANSFER_CLOSED; for a "
+            "withdrawal JURISDICTION_BLOCKED (the gate denies it) or DEGRADED_FAIL_CLOSED "
+            "(the gate cannot decide)"
+        ),
     }
     return {code: OpenApiResponse(ErrorSerializer, description=described[code]) for code in codes}
 
@@ -75,41 +83,87 @@ class DepositView(APIView):
 
     @extend_schema(
         summary="Book a deposit into a segregated custody wallet",
+        description=(
+            "Always booked (the money has arrived). A deposit the access gate would deny or "
+            "review raises an alert naming the rule."
+        ),
         request=MovementSerializer,
         responses={201: MovementOutSerializer, **_errors(400, 401, 403, 409)},
     )
     def post(self, request):
-        return _book_movement(request, services.deposit)
+        data = _movement(request)
+        try:
+            outcome = withdrawals.book_deposit(**data, requested_by=request.user.actor)
+        except services.TransferRefused as error:
+            return _refused(error)
+        return _accepted(outcome, render_movement(outcome.row))
 
 
 class WithdrawalView(APIView):
     required_scope = "custody"
 
     @extend_schema(
-        summary="Book a withdrawal, refused beyond what the account owns free of reservations",
+        summary="A withdrawal, judged by the access gate: booked, held for review or refused",
+        description=(
+            "The access gate (action `withdraw`) decides first: `deny` is 422 "
+            "JURISDICTION_BLOCKED and nothing moves; `review` is 202 with status `held`: the "
+            "amount is reserved until an officer releases or refuses it in the console. "
+            "Refused (422 INSUFFICIENT_FUNDS) beyond what the account owns free of "
+            "reservations."
+        ),
         request=MovementSerializer,
-        responses={201: MovementOutSerializer, **_errors(400, 401, 403, 404, 409, 422)},
+        responses={
+            201: MovementOutSerializer,
+            202: WithdrawalStatusSerializer,
+            **_errors(400, 401, 403, 404, 409, 422),
+        },
     )
     def post(self, request):
-        return _book_movement(request, services.withdraw)
+        data = _movement(request)
+        try:
+            answer = withdrawals.request_withdrawal(**data, requested_by=request.user.actor)
+        except services.TransferRefused as error:
+            return _refused(error)
+        if answer.hold is not None:
+            headers = {REPLAYED: "true"} if answer.replayed else {}
+            return Response(
+                render_held_withdrawal(answer.hold),
+                status=status.HTTP_202_ACCEPTED,
+                headers=headers,
+            )
+        return _accepted(answer.outcome, render_movement(answer.outcome.row))
 
 
-def _book_movement(request, book):
-    """Deposits and withdrawals: the same body, one service each."""
+class WithdrawalStatusView(APIView):
+    required_scope = "custody"
+
+    @extend_schema(
+        summary="A withdrawal's state: completed, held, released or refused, and who decided",
+        responses={200: WithdrawalStatusSerializer, **_errors(401, 403, 404)},
+    )
+    def get(self, request, withdrawal_id: str):
+        hold = selectors.held_withdrawal(id=withdrawal_id)
+        if hold is not None:
+            return Response(render_held_withdrawal(hold))
+        row = selectors.booked_withdrawal(id=withdrawal_id)
+        if row is None:
+            raise NotFound(f"no withdrawal {withdrawal_id}")
+        return Response(render_completed_withdrawal(row))
+
+
+def _movement(request) -> dict:
+    """Deposits and withdrawals: the same body."""
     incoming = MovementSerializer(data=request.data)
     incoming.is_valid(raise_exception=True)
     data = incoming.validated_data
-    try:
-        outcome = book(
-            id=data["id"],
-            account_id=data["account_id"],
-            asset=data["asset"],
-            amount=data["amount_minor"],
-            custody_wallet=data["custody_wallet"],
-        )
-    except services.TransferRefused as error:
-        return _refused(error)
-    return _accepted(outcome, render_movement(outcome.row))
+    return {
+        "id": data["id"],
+        "account_id": data["account_id"],
+        "asset": data["asset"],
+        "amount": data["amount_minor"],
+        "custody_wallet": data["custody_wallet"],
+        "client_ip": data.get("client_ip") or None,
+    }
 
 
 def _request_of(data: dict) -> Transfer:

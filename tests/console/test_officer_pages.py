@@ -81,8 +81,9 @@ PAGE_BUDGETS = [
     ("/alerts/", 2),
     ("/alerts/?severity=critical&status=open", 2),
     # Per asset in use, the ledger's own segregation statement (4) and latest publication
-    # (1): bounded by the closed set of assets (custody.money.ASSETS), not by the data.
-    ("/custody/", 3 + 5 * len(ASSETS)),
+    # (1): bounded by the closed set of assets (custody.money.ASSETS), not by the data; plus
+    # one for the withdrawals held for review.
+    ("/custody/", 4 + 5 * len(ASSETS)),
     ("/pretrade/", 1),
     ("/pretrade/?account_id=acc-1&decision=reject&reason=lever&instrument=AAPL-PERP", 1),
     ("/reports/", 2),
