@@ -234,3 +234,39 @@ def reject_rule(*, rule_id: str, revision: int, actor: str, reason: str) -> Rule
             after={"status": "rejected", "reason": reason},
         )
     return draft
+
+
+def confirm_seeded_rule(*, rule_id: str, revision: int, actor: str) -> RuleRevision:
+    """An officer confirms a revision the installer put in force (issue 14: the PRC rules are
+    seeded with no ``effective_from`` and approved by ``seed:``, not by a person).
+
+    The seed is the maker and the confirming officer the checker; nothing a decision reads
+    changes, so no policy version is announced. The seed's approval stays in the audit
+    entry's ``before``."""
+    with transaction.atomic():
+        row = (
+            RuleRevision.objects.select_for_update()
+            .filter(rule_id=rule_id, revision=revision)
+            .first()
+        )
+        if row is None:
+            raise NotFound(f"rule {rule_id} has no revision {revision}")
+        if row.status != "active" or not row.awaits_confirmation:
+            raise Conflict(f"rule {rule_id} r{revision} awaits no confirmation")
+        if not actor.startswith("officer:"):
+            raise FourEyesRequired("a seeded rule is confirmed by an officer")
+        before = {"approved_by": row.approved_by, "awaits_confirmation": True}
+        if row.approved_at is not None:
+            before["approved_at"] = row.approved_at.isoformat()
+        row.awaits_confirmation = False
+        row.approved_by, row.approved_at = actor, clock.now()
+        row.save(update_fields=["awaits_confirmation", "approved_by", "approved_at"])
+        audit.record(
+            actor=actor,
+            action="rule.confirm",
+            object_type="rule",
+            object_id=f"{rule_id}#r{revision}",
+            before=before,
+            after={"approved_by": actor, "awaits_confirmation": False},
+        )
+    return row

@@ -5,6 +5,7 @@ from __future__ import annotations
 import orjson
 from django import template
 
+from compliance.signals import SCOPES
 from core.clock import isoformat_z
 
 register = template.Library()
@@ -32,3 +33,16 @@ def utc(value) -> str:
 @register.filter
 def has_role(user_roles, role: str) -> bool:
     return role in user_roles
+
+
+@register.filter
+def scope_of(revision) -> list[dict]:
+    """A rule revision's signals in their listed order, each with the effect it has there
+    (``signal_effects`` where given, else the rule's effect): the console shows whom a rule
+    reaches and how (issue 14)."""
+    effects = revision.signal_effects or {}
+    return [
+        {"signal": signal, "effect": effects.get(signal, revision.effect)}
+        for signal in SCOPES
+        if signal in revision.signals
+    ]

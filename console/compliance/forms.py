@@ -7,11 +7,17 @@ from django import forms
 
 from compliance.models import INVESTOR_CATEGORIES
 from compliance.rulebook import ACTIONS, EFFECTS, PRODUCT_CLASSES, RESTRICTIVENESS
+from compliance.signals import SCOPES
 from oversight.models import ALERT_SEVERITIES, ALERT_STATUSES
 
 PRODUCT_CHOICES = [(p, p) for p in sorted(PRODUCT_CLASSES)]
 ACTION_CHOICES = [(a, a) for a in ("open", "reduce", "deposit", "withdraw", "view") if a in ACTIONS]
 EFFECT_CHOICES = [(e, e) for e in sorted(EFFECTS, key=RESTRICTIVENESS.get)]
+SCOPE_CHOICES = [(signal, signal.replace("_", " ")) for signal in SCOPES]
+
+
+def _effect_on_field(signal: str) -> str:
+    return f"effect_on_{signal}"
 
 
 def _when(label: str) -> forms.DateTimeField:
@@ -33,10 +39,22 @@ class RuleChangeForm(forms.Form):
     )
     actions = forms.MultipleChoiceField(choices=ACTION_CHOICES, widget=forms.CheckboxSelectMultiple)
     effect = forms.ChoiceField(choices=EFFECT_CHOICES)
+    signals = forms.MultipleChoiceField(
+        choices=SCOPE_CHOICES,
+        widget=forms.CheckboxSelectMultiple,
+        label="Signals it reaches",
+        help_text="The facts of a request the rule looks at; a signal left out is not judged.",
+    )
     investor_category = forms.ChoiceField(
         required=False,
         label="Only for investors who are",
         choices=[("", "any investor")] + [(c, c) for c in INVESTOR_CATEGORIES],
+    )
+    carve_out = forms.BooleanField(
+        required=False,
+        label="Carve-out",
+        help_text="A subdivision rule that may be less strict than its country's rule; "
+        "without it the stricter of the two applies.",
     )
     citation_ref = forms.CharField(max_length=2000, label="Citation reference")
     citation_text = forms.CharField(
@@ -51,6 +69,31 @@ class RuleChangeForm(forms.Form):
         max_length=2000,
     )
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        fields = list(self.fields.items())
+        at = [name for name, _ in fields].index("signals") + 1
+        per_signal = [
+            (
+                _effect_on_field(signal),
+                forms.ChoiceField(
+                    required=False,
+                    choices=[("", "the rule's effect"), *EFFECT_CHOICES],
+                    label=f"Effect on {label}",
+                ),
+            )
+            for signal, label in SCOPE_CHOICES
+        ]
+        self.fields = dict(fields[:at] + per_signal + fields[at:])
+
+    def clean(self) -> dict:
+        data = super().clean()
+        scope = set(data.get("signals") or ())
+        for signal in SCOPES:
+            if data.get(_effect_on_field(signal)) and signal not in scope:
+                self.add_error(_effect_on_field(signal), "The rule does not reach this signal.")
+        return data
+
     def clean_jurisdictions(self) -> list[str]:
         codes = self.cleaned_data["jurisdictions"].replace(",", " ").split()
         return sorted({code.strip().upper() for code in codes if code.strip()})
@@ -60,6 +103,13 @@ class RuleChangeForm(forms.Form):
         fields = {
             name: data[name] for name in ("jurisdictions", "product_classes", "actions", "effect")
         }
+        fields["signals"] = [signal for signal in SCOPES if signal in data["signals"]]
+        fields["signal_effects"] = {
+            signal: data[_effect_on_field(signal)]
+            for signal in fields["signals"]
+            if data.get(_effect_on_field(signal))
+        }
+        fields["carve_out"] = bool(data.get("carve_out"))
         fields |= {
             "investor_category": data.get("investor_category") or "",
             "citation_ref": data["citation_ref"],
@@ -86,6 +136,12 @@ class RuleChangeForm(forms.Form):
             "product_classes": list(revision.product_classes),
             "actions": list(revision.actions),
             "effect": revision.effect,
+            "signals": list(revision.signals),
+            **{
+                _effect_on_field(signal): effect
+                for signal, effect in (revision.signal_effects or {}).items()
+            },
+            "carve_out": revision.carve_out,
             "investor_category": revision.investor_category,
             "citation_ref": revision.citation_ref,
             "citation_text": revision.citation_text,

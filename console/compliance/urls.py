@@ -10,6 +10,7 @@ urlpatterns = [
     path("rules/explain/", views.explain_view, name="explain"),
     path("rules/<slug:rule_id>/", views.rule_detail, name="rule"),
     path("rules/<slug:rule_id>/r<int:revision>/decide", views.decide_draft, name="rule-decide"),
+    path("rules/<slug:rule_id>/r<int:revision>/confirm", views.confirm_seeded, name="rule-confirm"),
     path("decisions/", views.decisions, name="decisions"),
     path("decisions/<str:decision_id>/", views.decision_detail, name="decision"),
     path("alerts/", alerts.alerts, name="alerts"),

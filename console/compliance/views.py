@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from compliance import services
+from compliance.signals import SCOPES
 from console import maker_checker
 from console.compliance import selectors
 from console.compliance.actions import RULE_CHANGE
@@ -78,7 +79,7 @@ def rule_detail(request: HttpRequest, rule_id: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @officer_required(COMPLIANCE_OFFICER)
 def propose_rule(request: HttpRequest) -> HttpResponse:
-    initial = {}
+    initial = {"signals": list(SCOPES)}  # a new rule reaches every signal unless narrowed
     base = selectors.active_revision(request.GET.get("rule", ""))
     if base is not None:
         initial = RuleChangeForm.initial_from(base)
@@ -104,6 +105,21 @@ def propose_rule(request: HttpRequest) -> HttpResponse:
             )
             return redirect("console:proposal", proposal_id=proposal.pk)
     return render(request, "console/rule_propose.html", {"form": form, "base": base})
+
+
+@require_POST
+@officer_required(COMPLIANCE_OFFICER)
+def confirm_seeded(request: HttpRequest, rule_id: str, revision: int) -> HttpResponse:
+    """Confirm a rule the installer seeded in force (``compliance.services``)."""
+    try:
+        services.confirm_seeded_rule(
+            rule_id=rule_id, revision=revision, actor=officer_actor(request.user)
+        )
+    except GatehouseError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"Rule {rule_id} revision {revision} is confirmed.")
+    return redirect("console:rules")
 
 
 @require_POST

@@ -237,7 +237,7 @@ def test_a_rule_change_proposed_by_one_officer_and_approved_by_another(page, sta
     page.get_by_label("Jurisdictions").fill(RULE["jurisdictions"])
     page.get_by_label("stablecoin").check()
     page.get_by_label("deposit").check()
-    page.get_by_label("Effect").select_option("review")
+    page.locator("#id_effect").select_option("review")  # not the per-signal effects
     page.get_by_label("Citation reference").fill(RULE["citation_ref"])
     page.get_by_label("Citation text").fill(RULE["citation_text"])
     page.get_by_label("Why (for the approver and the audit log)").fill(RULE["reason"])

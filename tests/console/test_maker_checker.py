@@ -198,6 +198,7 @@ RULE_FORM = {
     "product_classes": ["rwa_token"],
     "actions": ["open", "deposit"],
     "effect": "review",
+    "signals": ["ip_geolocation", "residence", "nationality", "controlling_country"],
     "investor_category": "retail",
     "citation_ref": "AMF position 2026-01",
     "citation_text": "Tokenised securities offered to retail need a suitability review.",
