@@ -21,10 +21,20 @@ EMBEDDED_REDIS_PORT = int(os.environ.get("EMBEDDED_REDIS_PORT", "6390"))
 
 def _interrupt(signum, frame):
     """SIGTERM stops the stack the same way Ctrl-C does; further signals while stopping
-    (make passes its own on) do not interrupt the orderly stop."""
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    (make passes its own on) do not interrupt the orderly stop.
+
+    They are absorbed by a Python handler that does nothing, not by ``SIG_IGN``: a second
+    signal that arrived before this handler ran would otherwise find ``SIG_IGN`` installed
+    when Python gets to it and raise ``OSError: Signal 15 ignored due to race condition``
+    in the middle of the stop (seen in ``test_make_run`` when ``killpg`` reached make and
+    this process at once)."""
+    signal.signal(signal.SIGTERM, _absorb)
+    signal.signal(signal.SIGINT, _absorb)
     raise KeyboardInterrupt
+
+
+def _absorb(signum, frame):
+    """A signal while stopping: the stop already under way is the answer to it."""
 
 
 class Command(BaseCommand):
@@ -45,6 +55,9 @@ class Command(BaseCommand):
             call_command("migrate", interactive=False, verbosity=0)
             call_command("collectstatic", interactive=False, verbosity=0)
             self.stdout.write("database migrated, static files collected")
+            # The shipped sanctions lists before any account is screened (a list already
+            # loaded is not loaded again).
+            call_command("load_sanctions_list", "--shipped", "--rescreen-now")
             if not no_demo:
                 call_command("load_demo_data")
             call_command("resync_risk_state", "--if-needed")
