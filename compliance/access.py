@@ -31,6 +31,11 @@ How it decides (DESIGN.md, "Jurisdiction gating"; RULES.md §7):
   judged on the codes that still do, and ``open`` and ``deposit`` are ``review`` until an
   officer corrects it (``default-profile-invalid``): it never adds exposure on a fact the
   rulebook cannot read, and never traps the customer's own assets.
+* Sanctions screening (``ProfileFacts.sanctions``, issue 15) comes before any rule: a
+  confirmed match denies every action, ``withdraw`` and ``view`` included, since the
+  listed person's property is blocked (``SANCTIONS_MATCH``); a possible match an officer
+  has not decided is ``review`` for every action (``SANCTIONS_REVIEW``): orders are
+  rejected and withdrawals held until the case is decided.
 * Account status (suspended, closed) is not decided here: the pre-trade pipeline refuses
   such accounts (``ACCOUNT_SUSPENDED``) before jurisdiction is asked.
 """
@@ -75,6 +80,9 @@ ANONYMIZER = "anonymizer"
 IP_UNLOCATED = "ip_unlocated"
 NO_PROFILE = "no_profile"
 PROFILE_INVALID = "profile_invalid"
+SANCTIONS = "sanctions"
+SANCTIONS_CHECK = "sanctions"
+SANCTIONS_CODES = MappingProxyType({DENY: "SANCTIONS_MATCH", REVIEW: "SANCTIONS_REVIEW"})
 
 _VERDICT_WORDS = {DENY: "Blocked", CLOSE_ONLY: "Close-only", REVIEW: "Review required"}
 
@@ -112,11 +120,15 @@ class JurisdictionReason:
 
     @property
     def code(self) -> str:
+        if self.signal == SANCTIONS:
+            return SANCTIONS_CODES[self.effect]
         return REASON_CODES[self.effect]
 
     @property
     def message(self) -> str:
         verdict = _VERDICT_WORDS[self.effect]
+        if self.signal == SANCTIONS:
+            return _SANCTIONS_MESSAGES[self.effect]
         grounds = _DEFAULT_GROUNDS.get(self.signal)
         if grounds is not None:
             return f"{verdict}: {grounds} (rule {self.rule_id})."
@@ -137,7 +149,8 @@ class JurisdictionReason:
         }
         if self.subdivision_unknown:
             detail["subdivision"] = "unknown"
-        return {"code": self.code, "check": CHECK, "message": self.message, "detail": detail}
+        check = SANCTIONS_CHECK if self.signal == SANCTIONS else CHECK
+        return {"code": self.code, "check": check, "message": self.message, "detail": detail}
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +240,26 @@ _PROFILE_INVALID_REASON = JurisdictionReason(
 _PROFILE_INVALID_ACTIONS = frozenset({OPEN, DEPOSIT})
 
 
+_SANCTIONS_MESSAGES = {
+    DENY: "Blocked: the account matches a sanctions list entry (confirmed).",
+    REVIEW: "Review required: a possible sanctions list match awaits an officer's decision.",
+}
+_SANCTIONS_CITATION = (
+    "OFAC: 31 CFR 501 and the program regulations; dealing in the property or interests in "
+    "property of a blocked person is prohibited wherever they live (issue 15: screening)."
+)
+_SANCTIONS_REASONS = MappingProxyType(
+    {
+        "match": JurisdictionReason(
+            DENY, SANCTIONS, None, "sanctions-screening", _SANCTIONS_CITATION
+        ),
+        "review": JurisdictionReason(
+            REVIEW, SANCTIONS, None, "sanctions-screening", _SANCTIONS_CITATION
+        ),
+    }
+)
+
+
 def _restrictiveness(reason: JurisdictionReason) -> int:
     return RESTRICTIVENESS[reason.effect]
 
@@ -297,6 +330,9 @@ def decide(
         if no_profile is not None and not anonymous:
             reasons.append(no_profile)
     else:
+        screened = _SANCTIONS_REASONS.get(profile.sanctions)
+        if screened is not None:
+            reasons.insert(0, screened)
         if rules_by_scope:
             _judge(profile.signals, rules_by_scope, investor_category, now, reasons)
         if profile.problems and action in _PROFILE_INVALID_ACTIONS:

@@ -8,10 +8,11 @@ class ComplianceConfig(AppConfig):
     name = "compliance"
 
     def ready(self) -> None:
-        from compliance import geoip, movements, sections, snapshot
+        from compliance import geoip, movements, screening_sections, sections, snapshot
         from core import policy, registry
 
         policy.register_account_versions(snapshot.account_versions)
         registry.health_probes.add("geoip", geoip.probe_configured)
         registry.movement_gates.add("access", movements.check_movement)
-        del sections  # imported for its registration (core.registry)
+        registry.movement_gates.add("sanctions", movements.screen_movement)
+        del sections, screening_sections  # imported for their registration (core.registry)

@@ -7,6 +7,8 @@ ENTITY_TYPES = ("individual", "entity")
 INVESTOR_CATEGORIES = ("retail", "professional")
 ACCOUNT_STATUSES = ("active", "suspended", "closed")
 RULE_STATUSES = ("draft", "active", "superseded", "retired", "rejected")
+SANCTIONS_STATUSES = ("clear", "review", "match")
+CASE_STATUSES = ("open", "cleared", "confirmed")
 
 
 RULE_SIGNALS = ("ip_geolocation", "residence", "nationality", "controlling_country")
@@ -41,6 +43,16 @@ class AccountProfile(models.Model):
     change_seq = models.PositiveBigIntegerField(default=0, db_index=True)
     updated_at = models.DateTimeField()
     updated_by = models.CharField(max_length=200)
+    full_name = models.CharField(max_length=300, blank=True, default="")
+    date_of_birth = models.CharField(max_length=10, blank=True, default="")
+    controlling_persons = models.JSONField(default=list, blank=True)
+    wallet_addresses = models.JSONField(default=list, blank=True)
+    sanctions_status = models.CharField(
+        max_length=8,
+        choices=_choices(SANCTIONS_STATUSES),
+        default="clear",
+        help_text="What screening decided: clear, review (a case is open) or match.",
+    )
 
     class Meta:
         ordering = ["account_id"]
@@ -160,6 +172,94 @@ class AccessDecision(models.Model):
 
     def __str__(self) -> str:
         return f"{self.decision_id} {self.effect}"
+
+
+class SanctionsListVersion(models.Model):
+    """One load of a sanctions list: the files exactly as loaded (zlib-compressed JSON of
+    file name -> text, with their SHA-256), so every process builds the same index from the
+    database and a past decision is explained by the version it used. Never updated but
+    for the re-screen's progress."""
+
+    source = models.CharField(max_length=40)
+    version = models.PositiveIntegerField()
+    published_on = models.DateField()
+    addresses_as_of = models.DateField(null=True, blank=True)
+    loaded_at = models.DateTimeField()
+    loaded_by = models.CharField(max_length=200)
+    digest = models.CharField(max_length=64)
+    entry_count = models.PositiveIntegerField()
+    alias_count = models.PositiveIntegerField()
+    address_count = models.PositiveIntegerField()
+    files = models.BinaryField()
+    file_digests = models.JSONField(default=dict)
+    changes_summary = models.JSONField(default=dict)
+    rescreen_cursor = models.CharField(max_length=100, blank=True, default="")
+    rescreen_done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["source", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "version"], name="sanctions_version_once")
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        return f"{self.source}@{self.published_on.isoformat()}.v{self.version}"
+
+
+class SanctionsListChange(models.Model):
+    """A difference between a list version and the one before it: an entry added, removed
+    or changed, an address added or removed (a delisting stops matching from this version)."""
+
+    list_version = models.ForeignKey(
+        SanctionsListVersion, on_delete=models.PROTECT, related_name="changes"
+    )
+    kind = models.CharField(max_length=20)
+    entry_id = models.PositiveIntegerField(null=True, blank=True)
+    name = models.CharField(max_length=400, blank=True, default="")
+    asset = models.CharField(max_length=12, blank=True, default="")
+    address = models.CharField(max_length=200, blank=True, default="")
+
+    class Meta:
+        ordering = ["list_version", "kind", "entry_id", "address"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.entry_id or self.address}"
+
+
+class ScreeningCase(models.Model):
+    """A possible list match of one account's subject (its holder, a controlling person or
+    a wallet address) against one list entry, and the officer's decision on it. A cleared
+    case keeps the same entry from re-flagging the account until the entry or the screened
+    name changes (``subject_text`` and ``entry_digest`` are what was cleared)."""
+
+    account_id = models.CharField(max_length=100, db_index=True)
+    subject = models.CharField(max_length=40)
+    subject_text = models.CharField(max_length=400)
+    list_version = models.ForeignKey(
+        SanctionsListVersion, on_delete=models.PROTECT, related_name="cases"
+    )
+    entry_id = models.PositiveIntegerField(null=True, blank=True)
+    entry_name = models.CharField(max_length=400)
+    entry_digest = models.CharField(max_length=64, blank=True, default="")
+    matched_on = models.CharField(max_length=8)
+    score = models.DecimalField(max_digits=4, decimal_places=3)
+    result = models.CharField(max_length=16)
+    status = models.CharField(max_length=10, choices=_choices(CASE_STATUSES), db_index=True)
+    opened_at = models.DateTimeField()
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.CharField(max_length=200, blank=True, default="")
+    proposed_by = models.CharField(max_length=200, blank=True, default="")
+    note = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"case {self.pk} {self.account_id} {self.status}"
 
 
 # --- Alerts ------------------------------------------------------------------------------

@@ -10,13 +10,21 @@ The rulebook decides per product class (RULES.md §7); a ledger asset is mapped 
 a rule about it would name. The rulebook has no fiat class: USD, the venue's cash leg, is
 judged with the stablecoins that stand for it. Rules that reach ``withdraw`` name every
 product class (``ofac-withdraw``), so the mapping only matters for deposits.
+
+``screen_movement`` is the second gate: the movement's counterparty ``address`` against the
+latest sanctions list version. A listed address is a ``deny`` with ``SANCTIONS_MATCH`` (a
+withdrawal to it is refused and nothing moves; a deposit from it is booked and flagged);
+an address given while no list is loaded cannot be screened and fails closed. The
+account's own screening status is the access gate's (``ProfileFacts.sanctions``).
 """
 
 from __future__ import annotations
 
 from types import MappingProxyType
 
-from compliance import gate
+from compliance import gate, sanctions
+from compliance.screening_sections import ADDRESS_FLAGGED, ADDRESS_REFUSED
+from core import audit
 from core.registry import MovementCheck, MovementVerdict
 
 PRODUCT_CLASS_OF_ASSET = MappingProxyType(
@@ -52,3 +60,58 @@ def check_movement(check: MovementCheck) -> MovementVerdict:
         decision_id=answer.get("decision_id"),
         policy_version=answer.get("policy_version"),
     )
+
+
+def screen_movement(check: MovementCheck) -> MovementVerdict:
+    """The counterparty address of a movement against the sanctions list (see above)."""
+    if not check.address:
+        return MovementVerdict(effect="allow", reasons=())
+    try:
+        lists = sanctions.loaded()
+    except sanctions.ScreeningUnavailable:
+        answer = gate.fail_closed("sanctions list", "no sanctions list is loaded")
+        return MovementVerdict(effect=answer["effect"], reasons=tuple(answer["reasons"]))
+    try:
+        found = sanctions.screen_address(lists, check.asset, check.address)
+    except ValueError as error:
+        answer = gate.fail_closed("address screening", f"unreadable address: {error}")
+        return MovementVerdict(effect=answer["effect"], reasons=tuple(answer["reasons"]))
+    if not found:
+        return MovementVerdict(effect="allow", reasons=(), policy_version=lists.label)
+    _record(check, found, lists)
+    return MovementVerdict(
+        effect="deny",
+        reasons=tuple(_address_reason(match, lists) for match in found),
+        policy_version=lists.label,
+    )
+
+
+def _record(check: MovementCheck, found, lists: sanctions.LoadedList) -> None:
+    """Durably, before the answer: a refused withdrawal moves nothing and leaves no ledger
+    row, so the audit chain is where the rejected transaction is recorded (and reported)."""
+    audit.record(
+        actor=check.requested_by,
+        action=ADDRESS_REFUSED if check.action == "withdraw" else ADDRESS_FLAGGED,
+        object_type="account",
+        object_id=check.account_id,
+        after={
+            "movement": check.action,
+            "asset": check.asset,
+            "address": check.address,
+            "entries": [match.entry_id for match in found],
+            "list_version": lists.label,
+        },
+        at=check.now,
+    )
+
+
+def _address_reason(match: sanctions.Match, lists: sanctions.LoadedList) -> dict:
+    return {
+        "code": "SANCTIONS_MATCH",
+        "check": "sanctions",
+        "message": f"Blocked: the address is on the sanctions list ({match.name}).",
+        "detail": {
+            **match.as_contract(lists.source),
+            "list_version": lists.label,
+        },
+    }

@@ -9,7 +9,14 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import Max
 
-from compliance.models import AccountProfile, AccountProfileVersion, RulebookVersion, RuleRevision
+from compliance import screening_cases
+from compliance.models import (
+    AccountProfile,
+    AccountProfileVersion,
+    RulebookVersion,
+    RuleRevision,
+    ScreeningCase,
+)
 from compliance.rulebook import Rule
 from compliance.signals import SCOPES
 from core import audit, clock, policy
@@ -24,7 +31,19 @@ PROFILE_FIELDS = (
     "controlling_subdivisions",
     "investor_category",
     "status",
+    "full_name",
+    "date_of_birth",
+    "controlling_persons",
+    "wallet_addresses",
 )
+OPTIONAL_PROFILE_FIELDS = {
+    "controlling_subdivisions": list,
+    "full_name": str,
+    "date_of_birth": str,
+    "controlling_persons": list,
+    "wallet_addresses": list,
+}
+"""Fields a write may leave out (older clients): their empty value is stored."""
 RULE_FIELDS = (
     "jurisdictions",
     "product_classes",
@@ -53,14 +72,14 @@ def profile_facts(profile: AccountProfile) -> dict:
 
 
 def put_account_profile(*, account_id: str, facts: dict, actor: str) -> tuple[AccountProfile, bool]:
-    """Create or replace an account's KYC facts; returns (profile, changed). Replacing with
-    the same facts changes nothing and writes no new version."""
+    """Create or replace an account's KYC facts; returns (profile, changed). Every write
+    screens the profile (``compliance.screening_cases``) in the same transaction, so the
+    status the next check decides with is the one this write found. Replacing with the same
+    facts changes nothing and writes no new version."""
     facts = {
-        name: facts[name]
+        name: facts[name] if name in facts else OPTIONAL_PROFILE_FIELDS[name]()
         for name in PROFILE_FIELDS
-        if name in facts or name != "controlling_subdivisions"
     }
-    facts.setdefault("controlling_subdivisions", [])
     with transaction.atomic():
         profile = AccountProfile.objects.select_for_update().filter(account_id=account_id).first()
         before = profile_facts(profile) if profile else None
@@ -69,27 +88,113 @@ def put_account_profile(*, account_id: str, facts: dict, actor: str) -> tuple[Ac
             policy.account_changed(account_id, profile.change_seq)
             return profile, False
         now = clock.now()
-        version = profile.version + 1 if profile else 1
-        history = AccountProfileVersion.objects.create(
-            account_id=account_id, version=version, facts=facts, changed_at=now, changed_by=actor
-        )
+        status = screening_cases.screen_account(account_id, facts, now)
         if profile is None:
             profile = AccountProfile(account_id=account_id)
         for name, value in facts.items():
             setattr(profile, name, value)
-        profile.version, profile.change_seq = version, history.pk
-        profile.updated_at, profile.updated_by = now, actor
-        profile.save()
-        audit.record(
+        _write_version(
+            profile,
+            status,
             actor=actor,
             action="account.create" if before is None else "account.update",
-            object_type="account",
-            object_id=account_id,
             before=before,
-            after=facts,
+            now=now,
         )
-        policy.account_changed(account_id, history.pk)
     return profile, True
+
+
+def _write_version(profile: AccountProfile, status: str, *, actor, action, before, now) -> None:
+    """Store the profile as a new version (history row, audit entry, announcement)."""
+    facts = {**profile_facts(profile), "sanctions_status": status}
+    version = profile.version + 1 if profile.pk else 1
+    history = AccountProfileVersion.objects.create(
+        account_id=profile.account_id,
+        version=version,
+        facts=facts,
+        changed_at=now,
+        changed_by=actor,
+    )
+    profile.sanctions_status = status
+    profile.version, profile.change_seq = version, history.pk
+    profile.updated_at, profile.updated_by = now, actor
+    profile.save()
+    audit.record(
+        actor=actor,
+        action=action,
+        object_type="account",
+        object_id=profile.account_id,
+        before=before,
+        after=facts,
+    )
+    policy.account_changed(profile.account_id, history.pk)
+
+
+def write_screening_status(profile: AccountProfile, status: str, *, actor: str) -> bool:
+    """A new version of the profile when screening changed its status (a case decided, a
+    re-screen); returns whether anything changed. The caller holds the row locked."""
+    if profile.sanctions_status == status:
+        return False
+    before = {**profile_facts(profile), "sanctions_status": profile.sanctions_status}
+    _write_version(
+        profile, status, actor=actor, action="account.screening", before=before, now=clock.now()
+    )
+    return True
+
+
+def rescreen_account(account_id: str, *, actor: str) -> str:
+    """Screen one stored profile again against the latest list (a new list version): new
+    possible matches open cases; nothing is released. Returns the status."""
+    with transaction.atomic():
+        profile = AccountProfile.objects.select_for_update().filter(account_id=account_id).first()
+        if profile is None:
+            raise NotFound(f"no account {account_id}")
+        status = screening_cases.screen_account(account_id, profile_facts(profile), clock.now())
+        write_screening_status(profile, status, actor=actor)
+    return status
+
+
+def decide_screening_case(
+    *, case_id: int, decision: str, note: str, proposed_by: str, actor: str
+) -> ScreeningCase:
+    """An officer's decision on an open case under maker-checker (``proposed_by`` asked,
+    ``actor`` approves; never the same person). The account's status and profile version
+    follow in the same transaction and are announced before this returns."""
+    if decision not in screening_cases.DECISIONS:
+        raise ValidationFailed(
+            f"decision must be one of {list(screening_cases.DECISIONS)}",
+            fields={"decision": [f"One of {list(screening_cases.DECISIONS)}."]},
+        )
+    if proposed_by == actor:
+        raise FourEyesRequired(f"{actor} proposed this decision; another officer must approve")
+    with transaction.atomic():
+        case = ScreeningCase.objects.select_for_update().filter(pk=case_id).first()
+        if case is None:
+            raise NotFound(f"no screening case {case_id}")
+        if case.status != screening_cases.OPEN:
+            raise Conflict(f"screening case {case_id} is {case.status}, not open")
+        cleared = decision == screening_cases.FALSE_POSITIVE
+        case.status = screening_cases.CLEARED if cleared else screening_cases.CONFIRMED
+        case.decided_at, case.decided_by = clock.now(), actor
+        case.proposed_by, case.note = proposed_by, note
+        case.save(update_fields=["status", "decided_at", "decided_by", "proposed_by", "note"])
+        audit.record(
+            actor=actor,
+            action=f"screening.case.{decision}",
+            object_type="screening_case",
+            object_id=str(case.pk),
+            before={"status": screening_cases.OPEN},
+            after={
+                "status": case.status,
+                "account_id": case.account_id,
+                "entry_id": case.entry_id,
+                "proposed_by": proposed_by,
+                "note": note,
+            },
+        )
+        profile = AccountProfile.objects.select_for_update().get(account_id=case.account_id)
+        write_screening_status(profile, screening_cases.status_of(case.account_id), actor=actor)
+    return case
 
 
 def _rule_from(rule_id: str, fields: dict) -> Rule:

@@ -50,6 +50,7 @@ PROFESSIONAL = "professional"
 INVESTOR_CATEGORIES = frozenset({RETAIL, PROFESSIONAL})
 
 ACCOUNT_STATUSES = frozenset({"active", "suspended", "closed"})
+SANCTIONS_STATUSES = frozenset({"clear", "review", "match"})
 
 OWN_JURISDICTION_TERRITORIES = {"CN-HK": "HK", "CN-MO": "MO", "CN-TW": "TW"}
 """ISO 3166-2:CN codes of territories the rulebook treats as their own countries."""
@@ -183,6 +184,9 @@ class ProfileFacts:
     seq: int = field(default=0, compare=False)
     """The version of these facts (``core.policy``): the id of the history row that wrote them."""
     controlling_subdivisions: tuple[str, ...] = ()
+    sanctions: str = "clear"
+    """What sanctions screening decided (``compliance.screening_cases``): ``clear``,
+    ``review`` or ``match``."""
     lenient: bool = field(default=False, compare=False)
     signals: tuple[Signal, ...] = field(init=False, repr=False, compare=False)
     problems: tuple[str, ...] = field(init=False, repr=False, compare=False)
@@ -194,6 +198,8 @@ class ProfileFacts:
             raise ValueError(f"investor_category must be one of {sorted(INVESTOR_CATEGORIES)}")
         if self.status not in ACCOUNT_STATUSES:
             raise ValueError(f"status must be one of {sorted(ACCOUNT_STATUSES)}")
+        if self.sanctions not in SANCTIONS_STATUSES:
+            raise ValueError(f"sanctions must be one of {sorted(SANCTIONS_STATUSES)}")
         object.__setattr__(self, "nationalities", tuple(self.nationalities))
         object.__setattr__(self, "controlling_countries", tuple(self.controlling_countries))
         object.__setattr__(self, "controlling_subdivisions", tuple(self.controlling_subdivisions))

@@ -40,6 +40,7 @@ def profile_facts_of(row: AccountProfile) -> ProfileFacts:
         controlling_subdivisions=tuple(row.controlling_subdivisions or ()),
         investor_category=row.investor_category,
         status=row.status,
+        sanctions=row.sanctions_status,
         seq=row.change_seq,
         lenient=True,
     )

@@ -2,9 +2,19 @@
 
 from celery import shared_task
 
-from compliance import decision_log
+from compliance import decision_log, rescreen
 
 
 @shared_task(acks_late=True, ignore_result=True, soft_time_limit=25, time_limit=30)
 def realtime_drain_access_decisions() -> int:
     return decision_log.drain(max_seconds=5.0)
+
+
+@shared_task(acks_late=True, ignore_result=True, soft_time_limit=120, time_limit=150)
+def rescreen_accounts(version_id: int) -> int:
+    """Re-screen every account against a new list version (``default`` queue), about a
+    minute at a time: an unfinished run queues its own continuation from the saved cursor."""
+    screened, finished = rescreen.rescreen(version_id, max_seconds=60.0)
+    if not finished:
+        rescreen_accounts.delay(version_id)
+    return screened

@@ -13,7 +13,8 @@ class ConsoleConfig(AppConfig):
         # pages (named here, not discovered).
         from console import actions
         from console.compliance import actions as compliance_actions
+        from console.compliance import screening as screening_actions
         from console.custody import actions as custody_actions
         from console.risk import actions as risk_actions
 
-        del actions, compliance_actions, custody_actions, risk_actions
+        del actions, compliance_actions, custody_actions, risk_actions, screening_actions

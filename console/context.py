@@ -11,6 +11,7 @@ NAVIGATION = (
     ("rules", "Rules", None),
     ("explain", "Explain", None),
     ("decisions", "Decisions", None),
+    ("screening", "Screening", None),
     ("accounts", "Accounts", None),
     ("pretrade", "Pre-trade", None),
     ("alerts", "Alerts", None),

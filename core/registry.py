@@ -76,6 +76,8 @@ class MovementCheck:
     client_ip: str | None
     requested_by: str
     now: datetime
+    address: str | None = None
+    """The counterparty chain address the movement goes to or comes from, when given."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

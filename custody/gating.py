@@ -69,6 +69,7 @@ def consult(
     client_ip: str | None,
     requested_by: str,
     now: datetime,
+    address: str | None = None,
 ) -> MovementVerdict:
     """Ask every registered gate (in name order) about one movement."""
     check = MovementCheck(
@@ -78,6 +79,7 @@ def consult(
         client_ip=client_ip,
         requested_by=requested_by,
         now=now,
+        address=address,
     )
     verdicts = []
     for name, gate in registry.movement_gates.items().items():

@@ -94,6 +94,7 @@ def request_withdrawal(
     client_ip: str | None,
     requested_by: str,
     now: datetime | None = None,
+    address: str | None = None,
 ) -> WithdrawalAnswer:
     """A client's withdrawal, judged by the gates before anything moves."""
     now = now or clock.now()
@@ -123,6 +124,7 @@ def request_withdrawal(
         client_ip=client_ip,
         requested_by=requested_by,
         now=now,
+        address=address,
     )
     if verdict.effect == gating.DENY:
         raise WithdrawalBlocked(verdict)
@@ -281,6 +283,7 @@ def book_deposit(
     client_ip: str | None,
     requested_by: str,
     now: datetime | None = None,
+    address: str | None = None,
 ) -> TransferOutcome:
     """Book the deposit whatever the gate says, then ask it: a ``deny`` or ``review``
     announces ``deposit_flagged`` (once: a replayed deposit asks nothing)."""
@@ -302,6 +305,7 @@ def book_deposit(
         client_ip=client_ip,
         requested_by=requested_by,
         now=now,
+        address=address,
     )
     if gating.RANK[verdict.effect] > 0:
         signals.deposit_flagged.send_robust(

@@ -130,7 +130,13 @@ ACCOUNTS = [
     ("acc-gb", "GB", "", ["GB"], "individual", [], "retail"),
     ("acc-ir", "IR", "", ["IR"], "individual", [], "retail"),
     ("acc-sg-fund", "SG", "", [], "entity", ["CN"], "professional"),
+    ("acc-de", "DE", "", ["DE"], "individual", [], "retail"),
 ]
+
+SCREENED_NAMES = {"acc-de": ("Gerhard Wiser", "1962-05-14")}
+"""A demo holder whose name is one letter from a listed person's (OFAC SDN "WISSER,
+Gerhard", born 1939): screening opens a case on the first load, for the console's screening
+page; the date of birth contradicts the entry's, as an officer clearing it would note."""
 
 
 def _fields(row: tuple) -> dict:
@@ -228,6 +234,8 @@ def load_accounts() -> int:
             "investor_category": category,
             "status": "active",
         }
+        if account_id in SCREENED_NAMES:
+            fields["full_name"], fields["date_of_birth"] = SCREENED_NAMES[account_id]
         compliance_services.put_account_profile(account_id=account_id, facts=fields, actor=ACTOR)
         created += 1
     return created

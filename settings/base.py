@@ -279,6 +279,11 @@ MARKET_TICKS_MAX_BATCH = env.int("MARKET_TICKS_MAX_BATCH", default=1000)
 LEDGER_CHECKPOINT_EVERY = env.int("LEDGER_CHECKPOINT_EVERY", default=1000)
 # A withdrawal held for review longer than this raises an alert (oversight.monitors.custody).
 HELD_WITHDRAWAL_ALERT_MINUTES = env.int("HELD_WITHDRAWAL_ALERT_MINUTES", default=240)
+# Sanctions name screening (issue 15): a score at or above the potential-match threshold
+# opens a case; at or above the match threshold the answer says "match". The shipped values
+# come from the evaluation in compliance/screening/evaluation.py (make bench reports it).
+SCREENING_MATCH_THRESHOLD = env.float("SCREENING_MATCH_THRESHOLD", default=0.95)
+SCREENING_POTENTIAL_MATCH_THRESHOLD = env.float("SCREENING_POTENTIAL_MATCH_THRESHOLD", default=0.85)
 LARGE_WITHDRAWAL_THRESHOLD = env.dict(
     "LARGE_WITHDRAWAL_THRESHOLD",
     default={

@@ -3,10 +3,14 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date
+
 import pycountry
 from rest_framework import serializers
 
 from compliance.models import ACCOUNT_STATUSES, ENTITY_TYPES, INVESTOR_CATEGORIES, AccountProfile
+from compliance.screening.addresses import normalise_address
 from core.api.serializers import StrictSerializer
 
 
@@ -20,6 +24,63 @@ def _country(code: str) -> str:
 class CountryField(serializers.CharField):
     def to_internal_value(self, data):
         return _country(super().to_internal_value(data))
+
+
+_DATE_OF_BIRTH = re.compile(r"\d{4}(-\d{2}-\d{2})?")
+
+
+def validate_date_of_birth(value: str) -> str:
+    """``YYYY-MM-DD``, or ``YYYY`` when only the year is known (API.md)."""
+    value = value.strip()
+    if not value:
+        return value
+    if not _DATE_OF_BIRTH.fullmatch(value):
+        raise serializers.ValidationError("Enter YYYY-MM-DD, or YYYY when only the year is known.")
+    try:
+        born = date.fromisoformat(value) if len(value) == 10 else date(int(value), 1, 1)
+    except ValueError:
+        raise serializers.ValidationError(f"{value!r} is not a date.") from None
+    if born.year < 1900 or born > date.today():
+        raise serializers.ValidationError(f"{value!r} is not a plausible date of birth.")
+    return value
+
+
+class DateOfBirthField(serializers.CharField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_blank", True)
+        kwargs.setdefault("default", "")
+        super().__init__(max_length=10, **kwargs)
+
+    def to_internal_value(self, data):
+        return validate_date_of_birth(super().to_internal_value(data))
+
+
+class ControllingPersonSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=300)
+    country = CountryField(required=False)
+    date_of_birth = DateOfBirthField()
+
+
+_ASSET = re.compile(r"[A-Z0-9]{2,12}")
+
+
+class WalletAddressSerializer(StrictSerializer):
+    asset = serializers.CharField(max_length=12)
+    address = serializers.CharField(max_length=200, trim_whitespace=True)
+
+    def validate_asset(self, value: str) -> str:
+        value = value.strip().upper()
+        if not _ASSET.fullmatch(value):
+            raise serializers.ValidationError("An asset code: 2 to 12 letters or digits.")
+        return value
+
+    def validate(self, attrs):
+        try:
+            normalise_address(attrs["asset"], attrs["address"])
+        except ValueError as exc:
+            raise serializers.ValidationError({"address": [str(exc)]}) from None
+        return attrs
 
 
 class AccountProfileSerializer(StrictSerializer):
@@ -39,6 +100,13 @@ class AccountProfileSerializer(StrictSerializer):
     )
     investor_category = serializers.ChoiceField(choices=INVESTOR_CATEGORIES)
     status = serializers.ChoiceField(choices=ACCOUNT_STATUSES)
+    full_name = serializers.CharField(
+        required=False, allow_blank=True, default="", max_length=300, trim_whitespace=True
+    )
+    date_of_birth = DateOfBirthField()
+    controlling_persons = ControllingPersonSerializer(many=True, required=False, default=list)
+    wallet_addresses = WalletAddressSerializer(many=True, required=False, default=list)
+    sanctions_status = serializers.CharField(read_only=True)
     version = serializers.IntegerField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
 
@@ -58,6 +126,15 @@ class AccountProfileSerializer(StrictSerializer):
             raise serializers.ValidationError(
                 {"controlling_countries": ["Only entities have controlling persons."]}
             )
+        if attrs["entity_type"] == "individual" and attrs.get("controlling_persons"):
+            raise serializers.ValidationError(
+                {"controlling_persons": ["Only entities have controlling persons."]}
+            )
+        attrs["controlling_persons"] = [
+            {key: value for key, value in dict(person).items() if value}
+            for person in attrs.get("controlling_persons", [])
+        ]
+        attrs["wallet_addresses"] = [dict(wallet) for wallet in attrs.get("wallet_addresses", [])]
         controlling = set(attrs.get("controlling_countries", []))
         subdivisions = set()
         for code in attrs.get("controlling_subdivisions", []):

@@ -13,6 +13,7 @@ from compliance.models import (
     AccountProfileVersion,
     RulebookVersion,
     RuleRevision,
+    ScreeningCase,
 )
 from oversight.models import Alert
 
@@ -154,3 +155,8 @@ def alert_counts() -> dict[tuple[str, str], int]:
     """How many alerts of each (status, severity): the page's summary in one query."""
     rows = Alert.objects.values_list("status", "severity").annotate(n=Count("id")).order_by()
     return {(status, severity): n for status, severity, n in rows}
+
+
+def screening_cases(account_id: str) -> QuerySet[ScreeningCase]:
+    """An account's screening cases, newest first (open, cleared and confirmed)."""
+    return ScreeningCase.objects.filter(account_id=account_id).select_related("list_version")

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from console.compliance import alerts, reports, views
+from console.compliance import alerts, reports, screening, views
 
 urlpatterns = [
     path("rules/", views.rules, name="rules"),
@@ -17,6 +17,7 @@ urlpatterns = [
     path("alerts/<int:alert_id>/acknowledge", alerts.acknowledge, name="alert-acknowledge"),
     path("alerts/<int:alert_id>/assign", alerts.assign, name="alert-assign"),
     path("alerts/<int:alert_id>/resolve", alerts.resolve, name="alert-resolve"),
+    path("screening/", screening.screening, name="screening"),
     path("reports/", reports.reports, name="reports"),
     path("reports/<int:report_id>/files/<str:name>", reports.report_file, name="report-file"),
 ]

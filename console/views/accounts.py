@@ -41,6 +41,7 @@ def account_detail(request: HttpRequest, account_id: str) -> HttpResponse:
             "history": list(selectors.account_history(account_id)),
             "decisions": list(selectors.access_decisions(account_id=account_id)[:20]),
             "alerts": list(selectors.account_alerts(account_id)[:20]),
+            "screening_cases": list(selectors.screening_cases(account_id)[:50]),
             "risk": risk,
             "risk_unavailable": risk_unavailable,
             "balances": [

@@ -80,6 +80,13 @@ class MovementSerializer(StrictSerializer):
         allow_null=True,
         help_text="the client's address, for the access gate (optional)",
     )
+    address = serializers.RegexField(
+        r"^[\x21-\x7e]{8,200}$",
+        required=False,
+        allow_null=True,
+        help_text="the counterparty chain address (optional), screened against sanctions lists",
+        error_messages={"invalid": "A chain address: 8 to 200 printable characters, no spaces."},
+    )
 
     def validate(self, attrs):
         attrs["amount_minor"] = _amount(attrs)

@@ -163,6 +163,7 @@ def _movement(request) -> dict:
         "amount": data["amount_minor"],
         "custody_wallet": data["custody_wallet"],
         "client_ip": data.get("client_ip") or None,
+        "address": data.get("address") or None,
     }
 
 

@@ -146,6 +146,7 @@ COMPLIANCE_TASKS = [
     ("oversight.tasks.notify_alert", (1,)),
     ("oversight.tasks.deliver_alert_notification", (1,)),
     ("oversight.tasks.sweep_alert_notifications", ()),
+    ("compliance.tasks.rescreen_accounts", (1,)),
 ]
 
 
@@ -210,3 +211,40 @@ def test_a_webhook_that_fails_once_is_retried_by_the_worker_and_delivered_once(w
     assert f"[{first}] retry: Retry in" in worker.log.read_text()
     assert len(hook.received) == 2  # the 500 and the delivery; the duplicate sent nothing
     assert_signed(hook.received[-1])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_rescreens_every_account_against_a_new_list_version(worker):
+    """Issue 15: accounts written while no list was loaded are in review; the re-screen of
+    the loaded version, run by the worker and sent twice (a redelivery), opens one case for
+    the listed name, clears the others and marks the version done."""
+    from compliance import sanctions, services
+    from compliance.models import AccountProfile, SanctionsListVersion, ScreeningCase
+
+    base = {
+        "residence_country": "DE",
+        "residence_subdivision": "",
+        "nationalities": [],
+        "controlling_countries": [],
+        "entity_type": "individual",
+        "investor_category": "retail",
+        "status": "active",
+    }
+    for index in range(3):
+        services.put_account_profile(
+            account_id=f"rs-{index}",
+            facts={**base, "full_name": f"Ingrid Johansson {index}"},
+            actor="test",
+        )
+    services.put_account_profile(
+        account_id="rs-w", facts={**base, "full_name": "Gerhard Wisser"}, actor="test"
+    )
+    assert set(AccountProfile.objects.values_list("sanctions_status", flat=True)) == {"review"}
+    version, _ = sanctions.load_shipped(actor="test")
+    worker.send("compliance.tasks.rescreen_accounts", version.pk)
+    again = worker.send("compliance.tasks.rescreen_accounts", version.pk)
+    worker.wait_for(lambda: worker.finished(again), "the re-screen, twice", timeout=90)
+    assert SanctionsListVersion.objects.get(pk=version.pk).rescreen_done_at is not None
+    statuses = dict(AccountProfile.objects.values_list("account_id", "sanctions_status"))
+    assert statuses == {"rs-0": "clear", "rs-1": "clear", "rs-2": "clear", "rs-w": "review"}
+    assert ScreeningCase.objects.filter(account_id="rs-w").count() == 1

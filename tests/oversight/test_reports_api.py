@@ -70,7 +70,7 @@ def test_the_detail_names_every_file_with_its_digest_and_the_signature(api, key,
     assert body["public_key_id"] == signing.get_signer().key_id
     assert body["public_key_url"] == "/api/v1/signing/public-key"
     names = [f["name"] for f in body["files"]]
-    assert "manifest.json" in names and "manifest.sig" in names and len(names) == 22
+    assert "manifest.json" in names and "manifest.sig" in names and len(names) == 30
     manifest = next(f for f in body["files"] if f["name"] == "manifest.json")
     assert manifest["sha256"] == body["manifest_sha256"]
 

@@ -317,3 +317,37 @@ def test_fills_hold_margin_in_the_ledger_and_reducing_fills_release_it(
     assert margin_holds(asset="USDC", account_id="acc-sg") == {("acc-sg", "AAPL-PERP"): 69_000_000}
     risk = api.get("/api/v1/accounts/acc-sg/risk", **auth(key)).json()
     assert risk["total"]["margin_used"] == "69"
+
+
+def test_a_sanctions_case_stops_the_next_order_and_its_decision_releases_it(
+    api, key, venue, django_capture_on_commit_callbacks
+):
+    """Issue 15: the check reads the account's screening status from its facts (no matcher
+    on the hot path); a possible match rejects every order, reducing ones too, until an
+    officer decides; a confirmed match is SANCTIONS_MATCH."""
+    from compliance import sanctions
+    from compliance.models import ScreeningCase
+
+    sanctions.load_shipped(actor="test")
+    facts = {
+        "residence_country": "SG",
+        "residence_subdivision": "",
+        "nationalities": [],
+        "entity_type": "individual",
+        "controlling_countries": [],
+        "investor_category": "retail",
+        "status": "active",
+        "full_name": "Gerhard Wisser",
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        compliance_services.put_account_profile(account_id="acc-sg", facts=facts, actor="test")
+    answer = check(api, key, order(order_id="s1")).json()
+    assert answer["decision"] == "reject" and codes(answer) == ["SANCTIONS_REVIEW"], answer
+    reducing = check(api, key, order(order_id="s2", reduce_only=True, side="sell")).json()
+    assert "SANCTIONS_REVIEW" in codes(reducing)
+    case = ScreeningCase.objects.get(account_id="acc-sg")
+    with django_capture_on_commit_callbacks(execute=True):
+        compliance_services.decide_screening_case(
+            case_id=case.pk, decision="confirmed", note="", proposed_by="a", actor="b"
+        )
+    assert codes(check(api, key, order(order_id="s3")).json()) == ["SANCTIONS_MATCH"]
