@@ -12,6 +12,8 @@ from django.db.models.fields.json import KT
 from compliance.models import AccountProfile, SanctionsListVersion, ScreeningCase
 from core.models import AuditEntry
 from core.registry import section
+from custody.ledger import AccountKind
+from custody.models import OpenPending
 from custody.money import from_minor
 from custody.selectors import client_balances
 
@@ -46,9 +48,10 @@ def screening_cases(period_start: datetime, period_end: datetime):
 
 @section("blocked_property")
 def blocked_property(period_start: datetime, period_end: datetime):
-    """The booked funds of every account whose screening status is ``match`` at the end of
-    the period: blocked property to report (31 CFR 501.603), kept on the books."""
-    columns = ["account_id", "asset", "total", "reserved"]
+    """Blocked property to report (31 CFR 501.603), kept on the books: the booked funds of
+    every account whose screening status is ``match`` at the end of the period, and every
+    deposit from a listed address still frozen (its pending ``blocking`` transfer)."""
+    columns = ["account_id", "basis", "asset", "amount", "reserved"]
     rows = []
     matched = AccountProfile.objects.filter(sanctions_status="match").order_by("account_id")
     for account_id in matched.values_list("account_id", flat=True):
@@ -56,11 +59,18 @@ def blocked_property(period_start: datetime, period_end: datetime):
             rows.append(
                 (
                     account_id,
+                    "account_match",
                     balance.asset,
                     str(from_minor(balance.asset, balance.view.total)),
                     str(from_minor(balance.asset, balance.view.reserved)),
                 )
             )
+    frozen = OpenPending.objects.filter(credit_account__kind=AccountKind.BLOCKED_PROPERTY)
+    for pending in frozen.select_related("credit_account").order_by("pending_id"):
+        amount = str(from_minor(pending.asset_id, pending.amount))
+        rows.append(
+            (pending.credit_account.owner, "frozen_deposit", pending.asset_id, amount, amount)
+        )
     return columns, rows
 
 

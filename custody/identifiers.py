@@ -32,7 +32,9 @@ SYSTEM_KINDS = (
 EXPIRY_SUFFIX = "#expiry"
 RELEASE_SUFFIX = "#release"
 REFUSAL_SUFFIX = "#refusal"
-_HOLD_DECISION_SUFFIXES = (RELEASE_SUFFIX, REFUSAL_SUFFIX)
+BLOCKED_SUFFIX = "#blocked"
+"""The freeze of a deposit from a listed address (``custody.withdrawals``)."""
+_HOLD_DECISION_SUFFIXES = (RELEASE_SUFFIX, REFUSAL_SUFFIX, BLOCKED_SUFFIX)
 
 _OWNER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}", re.ASCII)
 _CLIENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@+-]{0,99}", re.ASCII)
@@ -46,6 +48,10 @@ def account_ref(kind: AccountKind | str, owner: str, asset: str) -> str:
 
 def client_ref(account_id: str, asset: str) -> str:
     return account_ref(AccountKind.CLIENT_LIABILITY, account_id, asset)
+
+
+def blocked_ref(account_id: str, asset: str) -> str:
+    return account_ref(AccountKind.BLOCKED_PROPERTY, account_id, asset)
 
 
 def wallet_ref(wallet: str, asset: str) -> str:
@@ -100,6 +106,12 @@ def expiry_id(pending_id: str) -> str:
 
 def is_expiry_id(transfer_id: str) -> bool:
     return transfer_id.endswith(EXPIRY_SUFFIX)
+
+
+def frozen_deposit_id(deposit_id: str) -> str:
+    """The id of the pending transfer that freezes a deposit from a listed address: made by
+    the ledger's own service, like a hold's decision, so no client can take it first."""
+    return deposit_id + BLOCKED_SUFFIX
 
 
 def hold_decision_id(withdrawal_id: str, *, released: bool) -> str:

@@ -56,6 +56,11 @@ class AccountKind(enum.StrEnum):
     """Segregated assets held for clients at a custodian or on a chain."""
     SUSPENSE = "suspense"
     """Reconciliation breaks awaiting resolution; treated as client money."""
+    BLOCKED_PROPERTY = "blocked_property"
+    """A client's funds frozen as a sanctioned person's property (a deposit from a listed
+    address): held by a pending ``blocking`` transfer from the client's liability, never
+    posted by the venue on its own; still client money (31 CFR 501.603: blocked property is
+    kept and reported, not taken)."""
     HOUSE_REVENUE = "house_revenue"
     """The venue's earnings and losses: fees, house PnL, funding it pays or receives."""
     INSURANCE_FUND = "insurance_fund"
@@ -77,6 +82,7 @@ SIDE: Mapping[AccountKind, Side] = MappingProxyType(
         AccountKind.CLEARING: Side.CLIENT,
         AccountKind.CUSTODY_WALLET: Side.CLIENT,
         AccountKind.SUSPENSE: Side.CLIENT,
+        AccountKind.BLOCKED_PROPERTY: Side.CLIENT,
         AccountKind.HOUSE_REVENUE: Side.HOUSE,
         AccountKind.INSURANCE_FUND: Side.HOUSE,
         AccountKind.HOUSE_WALLET: Side.HOUSE,
@@ -103,6 +109,7 @@ REQUIRED_FLAGS: Mapping[AccountKind, AccountFlags] = MappingProxyType(
         AccountKind.CLEARING: AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS,
         AccountKind.CUSTODY_WALLET: AccountFlags.CREDITS_MUST_NOT_EXCEED_DEBITS,
         AccountKind.SUSPENSE: AccountFlags.NONE,
+        AccountKind.BLOCKED_PROPERTY: AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS,
         AccountKind.HOUSE_REVENUE: AccountFlags.NONE,
         AccountKind.INSURANCE_FUND: AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS,
         AccountKind.HOUSE_WALLET: AccountFlags.CREDITS_MUST_NOT_EXCEED_DEBITS,
@@ -193,6 +200,7 @@ class TransferCode(enum.StrEnum):
     REBALANCE = "rebalance"
     SWEEP = "sweep"
     ADJUSTMENT = "adjustment"
+    BLOCKING = "blocking"
 
 
 _K = AccountKind
@@ -210,6 +218,7 @@ WALL: Mapping[tuple[AccountKind, AccountKind], frozenset[TransferCode]] = Mappin
         (_K.CLEARING, _K.CLIENT_LIABILITY): frozenset(
             {_C.MARGIN_RELEASE, _C.TRADE_SETTLEMENT, _C.REALISED_PROFIT, _C.FUNDING}
         ),
+        (_K.CLIENT_LIABILITY, _K.BLOCKED_PROPERTY): frozenset({_C.BLOCKING}),
         (_K.CUSTODY_WALLET, _K.CUSTODY_WALLET): frozenset({_C.REBALANCE}),
         (_K.CUSTODY_WALLET, _K.SUSPENSE): frozenset({_C.ADJUSTMENT}),
         (_K.SUSPENSE, _K.CUSTODY_WALLET): frozenset({_C.ADJUSTMENT}),

@@ -19,6 +19,7 @@ from custody.ledger import AccountKind, TransferCode
 _CLAIM_FLAGGED = [
     AccountKind.CLIENT_LIABILITY,
     AccountKind.CLEARING,
+    AccountKind.BLOCKED_PROPERTY,
     AccountKind.INSURANCE_FUND,
 ]
 _WALLETS = [AccountKind.CUSTODY_WALLET, AccountKind.HOUSE_WALLET]

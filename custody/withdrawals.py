@@ -16,8 +16,10 @@ it (``compliance.rulebook``), so a CN resident's withdrawal completes.
 
 Deposits are always booked (the money has arrived and is the client's); one the gates
 would deny or review announces ``deposit_flagged`` so oversight raises an alert naming the
-rule. Screening of counterparty addresses (``SANCTIONS_MATCH``) is the sanctions engine's,
-a gate of its own that registers like the access gate.
+rule. One from a sanctioned address (a ``SANCTIONS_MATCH`` reason) is also frozen: a
+pending transfer to the client's blocked-property account holds the whole amount.
+Counterparty addresses are screened by the sanctions gate, which registers like the access
+gate (``compliance.movements.screen_movement``).
 
 Idempotency: the withdrawal's id is the pending transfer's id. A retry of a held
 withdrawal answers from its row without asking the gate again; a retry of a booked or
@@ -27,13 +29,20 @@ withdrawal moved nothing and used no id: asked again, it is judged again.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
 from core import audit, clock
 from core.errors import Conflict, GatehouseError, IdempotencyConflict, NotFound
 from custody import gating, signals
-from custody.identifiers import client_ref, hold_decision_id, wallet_ref
+from custody.identifiers import (
+    blocked_ref,
+    client_ref,
+    frozen_deposit_id,
+    hold_decision_id,
+    wallet_ref,
+)
 from custody.ledger import TransferCode
 from custody.models import HeldWithdrawal, TransferRefusal
 from custody.models import Transfer as TransferRow
@@ -42,8 +51,11 @@ from custody.services import FourEyesRequired, TransferRefused, deposit, withdra
 from custody.transfers import Transfer, TransferFlags
 from custody.writer import TransferOutcome, create_transfers
 
+logger = logging.getLogger("gatehouse.custody")
+
 COMPLETED = "completed"
-_BLOCKING_CODES = frozenset({gating.DEGRADED_FAIL_CLOSED, "SANCTIONS_MATCH"})
+SANCTIONS_MATCH = "SANCTIONS_MATCH"
+_BLOCKING_CODES = frozenset({gating.DEGRADED_FAIL_CLOSED, SANCTIONS_MATCH})
 
 
 class WithdrawalBlocked(GatehouseError):
@@ -307,6 +319,12 @@ def book_deposit(
         now=now,
         address=address,
     )
+    frozen = None
+    if any(reason.get("code") == SANCTIONS_MATCH for reason in verdict.reasons):
+        try:
+            frozen = _freeze(id=id, account_id=account_id, asset=asset, amount=amount, now=now)
+        except Exception:  # the deposit is booked: answer it, and alert that it is not frozen
+            logger.exception("deposit %s from a listed address could not be frozen", id)
     if gating.RANK[verdict.effect] > 0:
         signals.deposit_flagged.send_robust(
             sender=HeldWithdrawal,
@@ -317,5 +335,48 @@ def book_deposit(
             effect=verdict.effect,
             reasons=list(verdict.reasons),
             decision_id=verdict.decision_id,
+            frozen_by=frozen,
         )
     return outcome
+
+
+def _freeze(*, id, account_id, asset, amount, now) -> str | None:
+    """Freeze a booked deposit from a sanctioned address: a pending ``blocking`` transfer
+    of the whole amount from the client's liability to its blocked-property account, with
+    no timeout. The client's ``available`` falls at once and nothing can spend or withdraw
+    it; the funds stay booked as the client's (reported as blocked property). Idempotent on
+    the deposit's id. Returns the pending transfer's id, or None if the ledger refused it
+    (the alert then says the deposit is not frozen)."""
+    client, blocked = client_ref(account_id, asset), blocked_ref(account_id, asset)
+    outcome = create_transfers(
+        transfers=[
+            Transfer(
+                id=frozen_deposit_id(id),
+                debit_account_id=client,
+                credit_account_id=blocked,
+                amount=amount,
+                asset=asset,
+                code=TransferCode.BLOCKING,
+                flags=TransferFlags.PENDING,
+            )
+        ],
+        now=now,
+        open_accounts=(client, blocked),
+    )[0]
+    if not outcome.accepted:
+        return None
+    if not outcome.replayed:
+        audit.record(
+            actor="system:screening",
+            action="custody.deposit_frozen",
+            object_type="deposit",
+            object_id=id,
+            after={
+                "account_id": account_id,
+                "asset": asset,
+                "amount": from_minor(asset, amount),
+                "pending_transfer": frozen_deposit_id(id),
+            },
+            at=now,
+        )
+    return frozen_deposit_id(id)

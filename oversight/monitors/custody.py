@@ -93,7 +93,17 @@ def _rules(reasons) -> list[str]:
 
 
 def on_deposit_flagged(
-    sender, *, transfer_id, account_id, asset, amount, effect, reasons, decision_id, **kwargs
+    sender,
+    *,
+    transfer_id,
+    account_id,
+    asset,
+    amount,
+    effect,
+    reasons,
+    decision_id,
+    frozen_by=None,
+    **kwargs,
 ) -> None:
     """A deposit is always booked; one the gate would deny or review is an officer's to look
     at, with the rule that said so (or ``DEGRADED_FAIL_CLOSED`` when no gate could decide)."""
@@ -103,7 +113,8 @@ def on_deposit_flagged(
         kind="flagged_deposit",
         severity="critical" if effect == "deny" else "warning",
         title=(
-            f"deposit {amount} {asset} by {account_id} booked; the gate says {effect}"
+            f"deposit {amount} {asset} by {account_id} booked"
+            f"{', frozen as blocked property' if frozen_by else ''}; the gate says {effect}"
             f" ({', '.join(rules) or 'no reason given'})"
         ),
         detail={
@@ -115,6 +126,7 @@ def on_deposit_flagged(
             "rules": rules,
             "reasons": list(reasons),
             "gate_decision_id": decision_id,
+            "frozen_by": frozen_by,
         },
         now=clock.now(),
     )

@@ -370,7 +370,23 @@ def test_a_deposit_from_a_listed_address_is_booked_and_alerted(
         response = movement(api, keys, "deposits", id="d-9", address=LISTED_ETH_2024)
     assert response.status_code == 201, response.content
     alert = Alert.objects.latest("id")
+    assert alert.severity == "critical" and "frozen as blocked property" in alert.title
     assert "SANCTIONS_MATCH" in json.dumps(alert.detail, default=str)
+    assert alert.detail["frozen_by"] == "d-9#blocked"
+    # booked and frozen: the client's total includes it, nothing of it is available
+    balances = api.get("/api/v1/custody/accounts/acc-cus/balances", **auth(keys["custody"]))
+    (usdc,) = [b for b in balances.json()["balances"] if b["asset"] == "USDC"]
+    assert Decimal(usdc["total"]) == 100 and Decimal(usdc["available"]) == 0
+    assert movement(api, keys, "withdrawals", id="w-9", amount="1.00").status_code == 422
+    assert AuditEntry.objects.filter(action="sanctions.address_flagged").count() == 1
+    assert AuditEntry.objects.filter(action="custody.deposit_frozen").count() == 1
+    # a repeat of the deposit freezes nothing twice
+    with django_capture_on_commit_callbacks(execute=True):
+        again = movement(api, keys, "deposits", id="d-9", address=LISTED_ETH_2024)
+    assert again.status_code in (200, 201)
+    assert AuditEntry.objects.filter(action="custody.deposit_frozen").count() == 1
+    _, blocked = screening_sections_rows()
+    assert ("acc-cus", "frozen_deposit", "USDC", "100.000000", "100.000000") in blocked
 
 
 def test_a_withdrawal_of_an_account_under_review_is_held(
@@ -467,6 +483,14 @@ def test_the_command_loads_and_reports(db, capsys):
 # --- The daily report ------------------------------------------------------------------
 
 
+def screening_sections_rows():
+    from datetime import timedelta
+
+    from compliance import screening_sections
+
+    return screening_sections.blocked_property(NOW - timedelta(hours=1), NOW + timedelta(hours=1))
+
+
 def test_the_report_sections_count_cases_blocked_property_refusals_and_lists(
     api, keys, shipped, put, django_capture_on_commit_callbacks
 ):
@@ -487,7 +511,7 @@ def test_the_report_sections_count_cases_blocked_property_refusals_and_lists(
     assert ("opened", "name", case.result, 1) in cases
     assert ("confirmed", "name", case.result, 1) in cases
     _, blocked = screening_sections.blocked_property(start, end)
-    assert blocked == [("acc-cus", "USDC", "100.000000", "0.000000")]
+    assert blocked == [("acc-cus", "account_match", "USDC", "100.000000", "0.000000")]
     _, refused = screening_sections.sanctions_refused_transactions(start, end)
     assert refused == [("sanctions.address_refused", "withdraw", "USDC", 1)]
     _, lists = screening_sections.sanctions_lists_in_force(start, end)

@@ -51,6 +51,7 @@ ALLOWED = {
     "custodian_holds_less_than_booked": (K.SUSPENSE, K.CUSTODY_WALLET, C.ADJUSTMENT),
     "unattributed_deposit_found_its_owner": (K.SUSPENSE, K.CLIENT_LIABILITY, C.ADJUSTMENT),
     "misattributed_credit_back_to_suspense": (K.CLIENT_LIABILITY, K.SUSPENSE, C.ADJUSTMENT),
+    "deposit_from_a_listed_address_frozen": (K.CLIENT_LIABILITY, K.BLOCKED_PROPERTY, C.BLOCKING),
     # client side to house side: the allow-list
     "trading_fee": (K.CLIENT_LIABILITY, K.HOUSE_REVENUE, C.FEE),
     "realised_loss_to_the_house": (K.CLIENT_LIABILITY, K.HOUSE_REVENUE, C.REALISED_LOSS),
