@@ -127,6 +127,11 @@ def test_make_run_starts_from_a_fresh_var_directory(tmp_path, configuration):
         assert status == 200 and "pretrade" in whoami["scopes"]
         status, account = _get(f"{base}/api/v1/accounts/acc-sg", credentials["api_key"])
         assert status == 200 and account["residence_country"] == "SG"
+        # the shipped sanctions lists are loaded before the demo accounts are screened
+        status, lists = _get(f"{base}/api/v1/screening/lists", credentials["api_key"])
+        assert status == 200 and lists["lists"][0]["entries"] == 8976
+        status, screened = _get(f"{base}/api/v1/accounts/acc-de", credentials["api_key"])
+        assert status == 200 and screened["sanctions_status"] == "review"
     finally:
         output = _stop(process)
         if extra.get("REDIS_URL"):

@@ -89,6 +89,7 @@ def stack(tmp_path_factory):
     var_dir = tmp_path_factory.mktemp("console-live")
     server = live.start(var_dir, live.own_redis(settings.REDIS_URL), workers=1, threads=4)
     try:
+        server.manage("load_sanctions_list", "--shipped", "--no-rescreen")  # as make run does
         server.manage("load_demo_data")
         credentials = json.loads((var_dir / "demo-credentials.json").read_text())
         demo_file = str(var_dir / "demo-credentials.json")
@@ -297,3 +298,22 @@ def test_the_explain_form_uses_the_live_rulebook(page, stack):
     for path, name in (("/decisions/", "09-decisions"), ("/schedules/", "10-schedules")):
         page.goto(base + path)
         shot(page, stack, name)
+
+
+def test_the_screening_page_shows_the_demo_case_beside_its_list_entry(page, stack):
+    """Issue 15: the demo holder "Gerhard Wiser" (born 1962) is a possible match of SDN
+    entry 11366 "WISSER, Gerhard" (born 1939): one open case, the facts side by side."""
+    base = stack["server"].base_url
+    page.goto(base + "/screening/")
+    if "/sign-in/" in page.url:
+        sign_in(page, stack, "bob", PASSWORDS["bob"], stack["secrets"]["bob"])
+        page.goto(base + "/screening/")
+    case = page.locator("tr[data-testid^='case-']").first
+    text = case.inner_text()
+    assert "acc-de" in text and "Gerhard Wiser" in text and "born 1962-05-14" in text
+    assert "WISSER, Gerhard" in text and "#11366" in text and "DOB 1939-07-02" in text
+    assert page.get_by_test_id("list-1").is_visible()
+    shot(page, stack, "11-screening")
+    case.get_by_role("link", name="Propose false positive").click()
+    page.wait_for_url("**/proposals/new/screening.false_positive/**")
+    assert page.get_by_label("Case id").input_value() != ""
