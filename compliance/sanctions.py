@@ -131,10 +131,23 @@ _parsed_cache: dict[str, ParsedList] = {}
 _parsed_lock = threading.Lock()
 
 
+PARSED_KEPT = 2
+"""Parsed lists kept per process: the version screened with and the one before it (a load
+parses the previous version to compute its differences; keeping both means neither is
+parsed twice)."""
+
+
+def _files_key(files: dict[str, bytes]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
+    return digest.hexdigest()
+
+
 def parse_files(files: dict[str, bytes]) -> ParsedList:
     """Parse a load's files (in a scratch directory, through the pure parsers). Parsed
     lists are kept per content digest: the same files parse once per process."""
-    key = hashlib.sha256(_pack(files)).hexdigest()
+    key = _files_key(files)
     with _parsed_lock:
         if key in _parsed_cache:
             return _parsed_cache[key]
@@ -155,8 +168,9 @@ def parse_files(files: dict[str, bytes]) -> ParsedList:
     ).hexdigest()
     parsed = ParsedList(sdn=sdn, address_lists=lists, digest=digest)
     with _parsed_lock:
-        _parsed_cache.clear()  # one list at a time is ever screened with
         _parsed_cache[key] = parsed
+        while len(_parsed_cache) > PARSED_KEPT:  # oldest first (dicts keep insertion order)
+            del _parsed_cache[next(iter(_parsed_cache))]
     return parsed
 
 

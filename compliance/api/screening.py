@@ -35,13 +35,6 @@ class ScreeningUnavailableError(ServiceUnavailable):
     code = "SCREENING_UNAVAILABLE"
 
 
-def _loaded_or_503():
-    try:
-        return sanctions.loaded()
-    except sanctions.ScreeningUnavailable as exc:
-        raise ScreeningUnavailableError(f"screening cannot decide: {exc}") from exc
-
-
 _match = inline_serializer(
     "ScreeningMatch",
     {
@@ -80,14 +73,16 @@ class ScreeningCheckView(APIView):
         incoming = ScreeningCheckSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
-        _loaded_or_503()
-        answer = sanctions.check(
-            name=(data.get("name") or "").strip() or None,
-            entity_type=data.get("entity_type"),
-            date_of_birth=data.get("date_of_birth") or None,
-            countries=data.get("countries", []),
-            addresses=[(a["asset"], a["address"]) for a in data.get("addresses", [])],
-        )
+        try:
+            answer = sanctions.check(
+                name=(data.get("name") or "").strip() or None,
+                entity_type=data.get("entity_type"),
+                date_of_birth=data.get("date_of_birth") or None,
+                countries=data.get("countries", []),
+                addresses=[(a["asset"], a["address"]) for a in data.get("addresses", [])],
+            )
+        except sanctions.ScreeningUnavailable as exc:
+            raise ScreeningUnavailableError(f"screening cannot decide: {exc}") from exc
         return Response(answer)
 
 
