@@ -43,7 +43,7 @@ How it decides (DESIGN.md, "Jurisdiction gating"; RULES.md §7):
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import MappingProxyType
 
@@ -117,6 +117,8 @@ class JurisdictionReason:
     rule_id: str
     citation: str
     subdivision_unknown: bool = False
+    basis: Mapping[str, object] | None = field(default=None, compare=False)
+    """For a sanctions reason: the case and list version it rests on (into ``detail``)."""
 
     @property
     def code(self) -> str:
@@ -149,6 +151,8 @@ class JurisdictionReason:
         }
         if self.subdivision_unknown:
             detail["subdivision"] = "unknown"
+        if self.basis:
+            detail.update(self.basis)
         check = SANCTIONS_CHECK if self.signal == SANCTIONS else CHECK
         return {"code": self.code, "check": check, "message": self.message, "detail": detail}
 
@@ -332,6 +336,8 @@ def decide(
     else:
         screened = _SANCTIONS_REASONS.get(profile.sanctions)
         if screened is not None:
+            if profile.sanctions_basis:
+                screened = replace(screened, basis=profile.sanctions_basis)
             reasons.insert(0, screened)
         if rules_by_scope:
             _judge(profile.signals, rules_by_scope, investor_category, now, reasons)

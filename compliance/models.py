@@ -53,6 +53,11 @@ class AccountProfile(models.Model):
         default="clear",
         help_text="What screening decided: clear, review (a case is open) or match.",
     )
+    sanctions_basis = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="What the status rests on: the deciding case, its list version and entry.",
+    )
 
     class Meta:
         ordering = ["account_id"]

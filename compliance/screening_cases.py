@@ -104,7 +104,17 @@ def matches_of(lists: sanctions.LoadedList, subject: Subject) -> list[sanctions.
     )
 
 
-def screen_account(account_id: str, facts: dict, now: datetime) -> str:
+@dataclass(frozen=True, slots=True)
+class Screening:
+    """An account's status and what it rests on (``basis``, empty when ``clear``): the case
+    that decides it and the list version that case was opened under, carried into every
+    decision's reason so a past decision stays explained by the version it used."""
+
+    status: str
+    basis: dict
+
+
+def screen_account(account_id: str, facts: dict, now: datetime) -> Screening:
     """Screen an account's subjects against the latest list (inside the caller's
     transaction), open a case for each new possible match, and return the status."""
     subjects = subjects_of(facts)
@@ -147,11 +157,30 @@ def _open_case(account_id, subject: Subject, match, lists, now) -> ScreeningCase
     )
 
 
-def status_of(account_id: str, *, unscreened: bool = False) -> str:
-    """The account's status from its cases (see the module docstring)."""
-    live = ScreeningCase.objects.filter(account_id=account_id, status__in=_LIVE)
-    if live.filter(status=CONFIRMED).exists() or live.filter(matched_on="address").exists():
-        return MATCH
-    if unscreened or live.exists():
-        return REVIEW
-    return CLEAR
+def status_of(account_id: str, *, unscreened: bool = False) -> Screening:
+    """The account's status from its cases (see the module docstring), with its basis: the
+    newest case that decides it (confirmed or on an address for ``match``, open for
+    ``review``), its list version and entry, and how many live cases the account has."""
+    live = list(
+        ScreeningCase.objects.filter(account_id=account_id, status__in=_LIVE)
+        .select_related("list_version")
+        .order_by("-opened_at", "-id")
+    )
+    matching = [case for case in live if case.status == CONFIRMED or case.matched_on == "address"]
+    if matching:
+        return Screening(MATCH, _basis(matching[0], len(live)))
+    if live:
+        return Screening(REVIEW, _basis(live[0], len(live)))
+    if unscreened:
+        return Screening(REVIEW, {"list_version": None, "unscreened": True})
+    return Screening(CLEAR, {})
+
+
+def _basis(case: ScreeningCase, live: int) -> dict:
+    return {
+        "case": case.pk,
+        "list_version": case.list_version.label,
+        "entry_id": case.entry_id,
+        "matched_on": case.matched_on,
+        "live_cases": live,
+    }

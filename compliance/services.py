@@ -88,14 +88,14 @@ def put_account_profile(*, account_id: str, facts: dict, actor: str) -> tuple[Ac
             policy.account_changed(account_id, profile.change_seq)
             return profile, False
         now = clock.now()
-        status = screening_cases.screen_account(account_id, facts, now)
+        screening = screening_cases.screen_account(account_id, facts, now)
         if profile is None:
             profile = AccountProfile(account_id=account_id)
         for name, value in facts.items():
             setattr(profile, name, value)
         _write_version(
             profile,
-            status,
+            screening,
             actor=actor,
             action="account.create" if before is None else "account.update",
             before=before,
@@ -104,9 +104,19 @@ def put_account_profile(*, account_id: str, facts: dict, actor: str) -> tuple[Ac
     return profile, True
 
 
-def _write_version(profile: AccountProfile, status: str, *, actor, action, before, now) -> None:
+def _screened_facts(profile: AccountProfile, screening: screening_cases.Screening) -> dict:
+    return {
+        **profile_facts(profile),
+        "sanctions_status": screening.status,
+        "sanctions_basis": screening.basis,
+    }
+
+
+def _write_version(
+    profile: AccountProfile, screening: screening_cases.Screening, *, actor, action, before, now
+) -> None:
     """Store the profile as a new version (history row, audit entry, announcement)."""
-    facts = {**profile_facts(profile), "sanctions_status": status}
+    facts = _screened_facts(profile, screening)
     version = profile.version + 1 if profile.pk else 1
     history = AccountProfileVersion.objects.create(
         account_id=profile.account_id,
@@ -115,7 +125,7 @@ def _write_version(profile: AccountProfile, status: str, *, actor, action, befor
         changed_at=now,
         changed_by=actor,
     )
-    profile.sanctions_status = status
+    profile.sanctions_status, profile.sanctions_basis = screening.status, screening.basis
     profile.version, profile.change_seq = version, history.pk
     profile.updated_at, profile.updated_by = now, actor
     profile.save()
@@ -130,14 +140,19 @@ def _write_version(profile: AccountProfile, status: str, *, actor, action, befor
     policy.account_changed(profile.account_id, history.pk)
 
 
-def write_screening_status(profile: AccountProfile, status: str, *, actor: str) -> bool:
-    """A new version of the profile when screening changed its status (a case decided, a
-    re-screen); returns whether anything changed. The caller holds the row locked."""
-    if profile.sanctions_status == status:
+def write_screening_status(
+    profile: AccountProfile, screening: screening_cases.Screening, *, actor: str
+) -> bool:
+    """A new version of the profile when screening changed its status or what the status
+    rests on (a case decided or opened, a re-screen); returns whether anything changed. The
+    caller holds the row locked."""
+    if (profile.sanctions_status, profile.sanctions_basis) == (screening.status, screening.basis):
         return False
-    before = {**profile_facts(profile), "sanctions_status": profile.sanctions_status}
+    before = _screened_facts(
+        profile, screening_cases.Screening(profile.sanctions_status, profile.sanctions_basis)
+    )
     _write_version(
-        profile, status, actor=actor, action="account.screening", before=before, now=clock.now()
+        profile, screening, actor=actor, action="account.screening", before=before, now=clock.now()
     )
     return True
 
@@ -149,9 +164,9 @@ def rescreen_account(account_id: str, *, actor: str) -> str:
         profile = AccountProfile.objects.select_for_update().filter(account_id=account_id).first()
         if profile is None:
             raise NotFound(f"no account {account_id}")
-        status = screening_cases.screen_account(account_id, profile_facts(profile), clock.now())
-        write_screening_status(profile, status, actor=actor)
-    return status
+        screening = screening_cases.screen_account(account_id, profile_facts(profile), clock.now())
+        write_screening_status(profile, screening, actor=actor)
+    return screening.status
 
 
 def decide_screening_case(

@@ -18,6 +18,7 @@ read as the territory's own country code so that a mainland rule can never reach
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pycountry
@@ -187,6 +188,9 @@ class ProfileFacts:
     sanctions: str = "clear"
     """What sanctions screening decided (``compliance.screening_cases``): ``clear``,
     ``review`` or ``match``."""
+    sanctions_basis: Mapping[str, object] | None = field(default=None, compare=False)
+    """What that status rests on (``screening_cases.Screening.basis``: the case, its list
+    version, the entry), named in the decision's reason."""
     lenient: bool = field(default=False, compare=False)
     signals: tuple[Signal, ...] = field(init=False, repr=False, compare=False)
     problems: tuple[str, ...] = field(init=False, repr=False, compare=False)

@@ -41,6 +41,7 @@ def profile_facts_of(row: AccountProfile) -> ProfileFacts:
         investor_category=row.investor_category,
         status=row.status,
         sanctions=row.sanctions_status,
+        sanctions_basis=row.sanctions_basis or None,
         seq=row.change_seq,
         lenient=True,
     )

@@ -17,8 +17,9 @@ from decimal import Decimal
 import pytest
 from django.core.management import CommandError, call_command
 
-from compliance import rescreen, sanctions, services
+from compliance import decision_log, rescreen, sanctions, services
 from compliance.models import (
+    AccessDecision,
     AccountProfile,
     AccountProfileVersion,
     SanctionsListChange,
@@ -427,6 +428,44 @@ def test_a_delisted_address_stops_matching_in_the_next_version(api, keys, shippe
     assert version.changes_summary == {"address_removed": 1}
     body = screen(api, keys, {"addresses": [{"asset": "ETH", "address": LISTED_ETH_2024}]})
     assert body.json()["result"] == "clear" and body.json()["list_version"] == version.label
+
+
+def test_a_decision_names_the_case_and_list_version_it_rests_on(api, keys, shipped, put, tmp_path):
+    put("acc-v", full_name="Gerhard Wisser")
+    case = ScreeningCase.objects.get(account_id="acc-v")
+    detail = access(api, keys, "acc-v")["reasons"][0]["detail"]
+    assert detail["case"] == case.pk and detail["list_version"] == shipped.label
+    assert (detail["entry_id"], detail["matched_on"], detail["live_cases"]) == (11366, "name", 1)
+    services.decide_screening_case(
+        case_id=case.pk, decision="confirmed", note="same person", proposed_by="a", actor="b"
+    )
+    # a later list version does not rewrite what the earlier decisions rested on
+    sdn, addresses = _copy_lists(tmp_path)
+    (sdn / "sdn.csv").write_text(
+        (sdn / "sdn.csv").read_text(encoding="utf-8").replace("POB Lohne", "POB Vechta")
+    )
+    newer, created = sanctions.load_version(
+        sdn_dir=sdn, addresses_dir=addresses, published_on=date(2021, 8, 1), actor="test"
+    )
+    assert created
+    services.rescreen_account("acc-v", actor="test")
+    detail = access(api, keys, "acc-v", action="withdraw")["reasons"][0]["detail"]
+    assert detail["case"] == case.pk and detail["list_version"] == shipped.label
+    assert decision_log.drain(claim_idle_ms=0) == 2
+    stored = [
+        row.reasons[0]["detail"]["list_version"]
+        for row in AccessDecision.objects.filter(account_id="acc-v")
+    ]
+    assert stored == [shipped.label, shipped.label] and newer.label != shipped.label
+    versions = AccountProfileVersion.objects.filter(account_id="acc-v").order_by("version")
+    assert [v.facts["sanctions_basis"].get("case") for v in versions] == [case.pk, case.pk]
+    assert [v.facts["sanctions_status"] for v in versions] == ["review", "match"]
+
+
+def test_a_clear_account_carries_no_basis(api, keys, shipped, put):
+    put("acc-n", full_name="Ingrid Johansson")
+    assert AccountProfile.objects.get(account_id="acc-n").sanctions_basis == {}
+    assert access(api, keys, "acc-n")["reasons"] == []
 
 
 def test_the_same_files_again_are_not_a_new_version(shipped):
