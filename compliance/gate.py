@@ -19,7 +19,6 @@ from datetime import datetime
 from pathlib import Path
 
 import orjson
-import redis
 from django.conf import settings
 from django.db import DatabaseError
 
@@ -29,7 +28,7 @@ from compliance.snapshot import ComplianceSnapshot, holder
 from core import policy
 from core.clock import isoformat_z
 from core.policy import SnapshotUnavailable
-from core.redis_client import get_hot_redis
+from core.redis_client import REDIS_ERRORS, get_hot_redis
 from core.scripts import Script, text
 
 logger = logging.getLogger("gatehouse.access")
@@ -97,7 +96,10 @@ def check_access(
     bucket = decision_log.bucket_of(account_id, decision_id)
     keys = [policy.policy_key(bucket), decision_log.stream(bucket)]
     account_field = policy.account_field(account_id) if account_id else ""
-    client = get_hot_redis()
+    try:
+        client = get_hot_redis()
+    except REDIS_ERRORS as exc:
+        return fail_closed("decision log", exc)
     for _ in range(ATTEMPTS):
         try:
             profile, answer = _decide(snapshot, account_id, ip_facts, product_class, action, now)
@@ -138,7 +140,7 @@ def check_access(
                 answer["decision_id"] = decision_id
                 return answer
             snapshot = _catch_up(snapshot, status, reply, account_id)
-        except redis.RedisError as exc:
+        except REDIS_ERRORS as exc:
             return fail_closed("decision log", exc)
         except (SnapshotUnavailable, DatabaseError) as exc:
             return fail_closed("policy snapshot", exc)

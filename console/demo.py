@@ -9,13 +9,13 @@ import json
 import secrets
 from pathlib import Path
 
-import redis
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from console.officers import ensure_demo_officers
 from core import api_keys, audit, clock
 from core.models import ApiKey
+from core.redis_client import REDIS_ERRORS
 from custody.demo import load_demo_balances
 from risk import demo as risk_demo
 
@@ -57,7 +57,7 @@ def load(credentials_file: Path) -> dict:
     load_demo_balances()
     try:
         seeded = risk_demo.seed_market_prices(clock.now())
-    except redis.RedisError:
+    except REDIS_ERRORS:
         seeded = 0
     credentials_file.parent.mkdir(parents=True, exist_ok=True)
     credentials_file.write_text(json.dumps(credentials, indent=2))

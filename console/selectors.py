@@ -7,7 +7,6 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-import redis
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -20,6 +19,7 @@ from console.models import Proposal, SignInThrottle
 from console.roles import ROLES
 from core import audit, clock
 from core.models import AuditEntry
+from core.redis_client import REDIS_ERRORS
 
 logger = logging.getLogger("gatehouse.console")
 
@@ -174,7 +174,7 @@ def market_board(now: datetime | None = None) -> MarketBoard:
             for view in live_controller().views([symbol for symbol, _ in instruments], now)
         }
         problem = None
-    except (redis.RedisError, LookupError, ValueError, RuntimeError) as error:
+    except (*REDIS_ERRORS, LookupError, ValueError, RuntimeError) as error:
         logger.warning("market board without live state: %s", error)
         views, problem = {}, f"live market state unavailable: {error}"
     return MarketBoard(

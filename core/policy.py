@@ -40,7 +40,14 @@ from django.db import transaction
 from django.db.models import F
 
 from core.errors import GatehouseError
-from core.redis_client import ACCOUNT_BUCKETS, account_bucket, bucket_key, get_redis, global_key
+from core.redis_client import (
+    ACCOUNT_BUCKETS,
+    REDIS_ERRORS,
+    account_bucket,
+    bucket_key,
+    get_redis,
+    global_key,
+)
 from core.scripts import Script, run_pipeline, text
 
 logger = logging.getLogger("gatehouse.policy")
@@ -123,7 +130,7 @@ def publish(fields: Mapping[str, int], account_id: str | None = None) -> None:
 
     try:
         run_pipeline(get_redis(), announcements)
-    except redis.RedisError as exc:
+    except REDIS_ERRORS as exc:
         logger.error("policy change not announced (%s): %s", dict(fields), exc)
         raise PolicyNotPublished() from exc
 
@@ -264,7 +271,7 @@ class SnapshotHolder(Generic[T]):
     def verified(self) -> T:
         try:
             published = published_versions()
-        except redis.RedisError as exc:
+        except REDIS_ERRORS as exc:
             raise SnapshotUnavailable(f"policy versions unreadable: {exc}") from exc
         return self.at_least(published if published is not None else versions_in_database())
 

@@ -3,37 +3,115 @@
 Short timeouts: the gate fails closed rather than waiting on a dead server, so a timeout is
 an answer (``DEGRADED_FAIL_CLOSED``), not a hang. Keys that must live in one
 Redis Cluster slot for an atomic Lua step are hash-tagged: everything of one account shares
-``{acct:<id>}``, everything of one instrument ``{inst:<symbol>}``.
+``{acct:<bucket>}``, everything of one instrument ``{inst:<symbol>}``.
+
+``REDIS_MODE`` chooses how the clients reach Redis (README, "Scaling out"):
+
+* ``standalone`` (default): ``REDIS_URL`` names the server (the embedded one of ``make run``).
+* ``cluster``: ``REDIS_URL`` names any node of a Redis Cluster; the client is redis-py's
+  ``RedisCluster``, which routes each command by its key's slot and sends a pipeline's
+  commands to every node it touches before reading any answer, so a batch costs one round
+  trip per node in parallel, not one per slot in sequence.
+* ``sentinel``: ``REDIS_SENTINELS`` (``host:port,...``) and ``REDIS_SENTINEL_MASTER`` name
+  the Sentinels and the master they watch; the client asks them for the primary and follows
+  it through a failover. ``REDIS_URL`` may still carry the password and database number.
 """
 
 from __future__ import annotations
 
 import threading
 import zlib
+from urllib.parse import unquote, urlsplit
 
 import redis
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from redis.backoff import NoBackoff
+from redis.cluster import ClusterPipeline, RedisCluster
+from redis.exceptions import RedisClusterException
+from redis.retry import Retry
+from redis.sentinel import Sentinel
+
+STANDALONE, CLUSTER, SENTINEL = "standalone", "cluster", "sentinel"
+MODES = (STANDALONE, CLUSTER, SENTINEL)
+
+REDIS_ERRORS = (redis.RedisError, RedisClusterException)
+"""What a Redis that cannot answer raises: redis-py's errors, and on a cluster also its
+``RedisClusterException`` (no reachable node, a slot no node covers), which is not one."""
 
 _lock = threading.Lock()
-_clients: dict[tuple[str, bool], redis.Redis] = {}
+_clients: dict[tuple, redis.Redis] = {}
 
 
-def _client_for(hot: bool) -> redis.Redis:
-    url = settings.REDIS_URL
-    client = _clients.get((url, hot))
+def mode() -> str:
+    chosen = settings.REDIS_MODE
+    if chosen not in MODES:
+        raise ImproperlyConfigured(f"REDIS_MODE must be one of {', '.join(MODES)}, not {chosen!r}")
+    return chosen
+
+
+def sentinel_addresses(text: str) -> list[tuple[str, int]]:
+    """``host:port,host:port`` as (host, port) pairs; refuses anything else."""
+    found = []
+    for part in filter(None, (piece.strip() for piece in text.split(","))):
+        host, _, port = part.rpartition(":")
+        if not host or not port.isdigit():
+            raise ImproperlyConfigured(f"REDIS_SENTINELS: {part!r} is not host:port")
+        found.append((host, int(port)))
+    if not found:
+        raise ImproperlyConfigured("REDIS_MODE=sentinel needs REDIS_SENTINELS=host:port,...")
+    return found
+
+
+def _options(hot: bool) -> dict:
+    timeout = settings.REDIS_HOT_TIMEOUT if hot else settings.REDIS_SOCKET_TIMEOUT
+    return {
+        "socket_timeout": timeout,
+        "socket_connect_timeout": min(timeout, settings.REDIS_CONNECT_TIMEOUT),
+        "health_check_interval": 30,
+        "retry_on_timeout": False,
+    }
+
+
+def _build(chosen: str, hot: bool):
+    options = _options(hot)
+    if chosen == CLUSTER:
+        # No retries on the hot path: a node that does not answer within the timeout is a
+        # fail-closed answer; the next command finds the refreshed slot table.
+        retry = Retry(NoBackoff(), 0 if hot else 2)
+        try:
+            return RedisCluster.from_url(settings.REDIS_URL, retry=retry, **options)
+        except RedisClusterException as exc:  # no node answered: the same as a refused connection
+            raise redis.ConnectionError(f"Redis Cluster at {settings.REDIS_URL}: {exc}") from exc
+    if chosen == SENTINEL:
+        url = urlsplit(settings.REDIS_URL or "redis://")
+        database = int(url.path.strip("/") or 0)
+        sentinel = Sentinel(
+            sentinel_addresses(settings.REDIS_SENTINELS),
+            sentinel_kwargs={
+                "socket_timeout": options["socket_timeout"],
+                "socket_connect_timeout": options["socket_connect_timeout"],
+            },
+            **options,
+        )
+        return sentinel.master_for(
+            settings.REDIS_SENTINEL_MASTER,
+            db=database,
+            username=unquote(url.username) if url.username else None,
+            password=unquote(url.password) if url.password else None,
+        )
+    return redis.Redis.from_url(settings.REDIS_URL, **options)
+
+
+def _client_for(hot: bool):
+    chosen = mode()
+    key = (chosen, settings.REDIS_URL, settings.REDIS_SENTINELS, hot)
+    client = _clients.get(key)
     if client is None:
         with _lock:
-            client = _clients.get((url, hot))
+            client = _clients.get(key)
             if client is None:
-                timeout = settings.REDIS_HOT_TIMEOUT if hot else settings.REDIS_SOCKET_TIMEOUT
-                client = redis.Redis.from_url(
-                    url,
-                    socket_timeout=timeout,
-                    socket_connect_timeout=min(timeout, settings.REDIS_CONNECT_TIMEOUT),
-                    health_check_interval=30,
-                    retry_on_timeout=False,
-                )
-                _clients[url, hot] = client
+                client = _clients[key] = _build(chosen, hot)
     return client
 
 
@@ -46,6 +124,33 @@ def get_hot_redis() -> redis.Redis:
     """The client of the request hot path (access and pre-trade checks): its short timeout
     (``REDIS_HOT_TIMEOUT``, 50 ms) bounds how long a check waits before failing closed."""
     return _client_for(hot=True)
+
+
+def add_wait(pipe, client, keys, replicas: int, timeout_ms: int) -> int:
+    """Append ``WAIT replicas timeout_ms`` to ``pipe`` after the writes to ``keys``: one for
+    the primary of a standalone or Sentinel-watched Redis, one per primary the keys live on
+    in a cluster (each on the connection that carried that node's writes). Returns how many
+    replies it added (each is how many replicas confirmed)."""
+    if not replicas:
+        return 0
+    if is_cluster(client):
+        nodes = {}
+        for key in keys:
+            node = client.get_node_from_key(key)
+            nodes[node.name] = node
+        for node in nodes.values():
+            pipe.execute_command("WAIT", replicas, timeout_ms, target_nodes=node)
+        return len(nodes)
+    pipe.execute_command("WAIT", replicas, timeout_ms)
+    return 1
+
+
+def is_pipeline(client) -> bool:
+    return isinstance(client, redis.client.Pipeline | ClusterPipeline)
+
+
+def is_cluster(client) -> bool:
+    return isinstance(client, RedisCluster)
 
 
 ACCOUNT_BUCKETS = 256
@@ -82,7 +187,33 @@ def global_key(suffix: str) -> str:
     return f"gh:global:{suffix}"
 
 
-def probe() -> None:
-    """Raise if Redis does not answer a PING within the socket timeout."""
-    if not get_redis().ping():
+def probe() -> str:
+    """Raise, naming the node, if Redis does not answer a PING within the socket timeout:
+    every primary of a cluster, the primary the Sentinels name. Returns what answered."""
+    chosen = mode()
+    client = get_redis()
+    if chosen == CLUSTER:
+        primaries = client.get_primaries()
+        for node in primaries:
+            try:
+                client.ping(target_nodes=node)
+            except redis.RedisError as exc:
+                raise redis.ConnectionError(f"cluster node {node.name}: {exc}") from exc
+        return f"cluster of {len(primaries)} primaries"
+    if chosen == SENTINEL:
+        pool = client.connection_pool
+        try:
+            host, port = pool.get_master_address()
+        except redis.RedisError as exc:
+            raise redis.ConnectionError(
+                f"no primary for {settings.REDIS_SENTINEL_MASTER} from {settings.REDIS_SENTINELS}:"
+                f" {exc}"
+            ) from exc
+        try:
+            client.ping()
+        except redis.RedisError as exc:
+            raise redis.ConnectionError(f"primary {host}:{port}: {exc}") from exc
+        return f"sentinel primary {host}:{port}"
+    if not client.ping():
         raise redis.ConnectionError("PING did not answer PONG")
+    return "standalone"

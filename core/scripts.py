@@ -17,6 +17,8 @@ from pathlib import Path
 
 import redis
 
+from core.redis_client import is_pipeline
+
 _registry: dict[str, Script] = {}
 _loaded: set[int] = set()
 _lock = threading.Lock()
@@ -34,8 +36,10 @@ class Script:
             _loaded.clear()  # every client must load the new script too
 
     def __call__(self, keys, args, client):
-        if isinstance(client, redis.client.Pipeline):
-            return client.evalsha(self.sha, len(keys), *keys, *args)
+        if is_pipeline(client):
+            # execute_command, not evalsha(): a cluster pipeline refuses the method (it
+            # cannot know the keys' slots in general) but routes the command by its keys.
+            return client.execute_command("EVALSHA", self.sha, len(keys), *keys, *args)
         ensure_loaded(client)
         try:
             return client.evalsha(self.sha, len(keys), *keys, *args)
@@ -46,7 +50,9 @@ class Script:
 
 
 def _client_id(client) -> int:
-    return id(client.connection_pool)
+    """A client's pool (a cluster client has one per node: the client itself stands for them;
+    SCRIPT LOAD goes to every primary)."""
+    return id(getattr(client, "connection_pool", client))
 
 
 def ensure_loaded(client: redis.Redis) -> None:

@@ -5,9 +5,9 @@ from datetime import date
 
 from celery import shared_task
 from django.db import DatabaseError
-from redis import RedisError
 
 from core import clock
+from core.redis_client import REDIS_ERRORS
 from oversight import notifications, reports
 from oversight.monitors import access, custody, pretrade
 
@@ -19,7 +19,7 @@ from oversight.monitors import access, custody, pretrade
 # its own time_limit also names its soft_time_limit: the settings' default soft limit (540 s)
 # above a shorter hard limit makes Celery refuse to enqueue the task at all.
 
-TRANSIENT = (DatabaseError, RedisError, OSError)
+TRANSIENT = (DatabaseError, *REDIS_ERRORS, OSError)
 
 
 @shared_task(

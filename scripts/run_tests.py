@@ -11,6 +11,12 @@ suite itself fails a run that skipped any test (``tests/conftest.py``).
 
 Tests marked ``once`` do not depend on the test database (``make run`` from a fresh var
 directory, for instance) and run in the SQLite pass only.
+
+Then the Redis-touching part of the suite again (``CLUSTER_SUITE``: the atomic steps, the
+market controller, the decision drains, resync, the Celery worker and the 16-client
+position-limit test over a live server) against a real three-primary Redis Cluster started
+here (``scripts/redis_topology.py``), with ``REDIS_MODE=cluster`` and the standalone test
+Redis as the Celery broker (kombu cannot use a cluster).
 """
 
 from __future__ import annotations
@@ -25,6 +31,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 BIN = Path(sys.executable).parent
 DEFAULT_POSTGRES = "postgres://gatehouse:gatehouse@127.0.0.1:5432/gatehouse"
+CLUSTER_SUITE = [
+    "tests/risk",
+    "tests/compliance/test_decision_log.py",
+    "tests/compliance/test_access_api.py",
+    "tests/oversight/test_celery_worker.py",
+    "tests/api/test_pretrade_live.py",
+    "tests/core/test_redis_modes.py",
+]
 
 
 def in_ci() -> bool:
@@ -69,6 +83,32 @@ def postgres_url() -> str | None:
     return None
 
 
+def run_cluster_pass(pytest: list[str], env: dict[str, str]) -> int:
+    from scripts import redis_topology
+
+    scratch = Path(tempfile.mkdtemp(prefix="gatehouse-test-cluster-"))
+    try:
+        cluster = redis_topology.start_cluster(scratch)
+    except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
+        print(f"\n=== Redis suite on a Redis Cluster: FAILED (the cluster did not start: {exc})")
+        return 1
+    try:
+        broker = env["REDIS_URL"].rsplit("/", 1)[0] + "/8"
+        cluster_env = {
+            **env,
+            "REDIS_MODE": "cluster",
+            "REDIS_URL": cluster.url(cluster.names[0]),
+            "CELERY_BROKER_URL": broker,
+        }
+        return run(
+            f"Redis suite on a Redis Cluster ({len(cluster.names)} primaries)",
+            [*pytest, "-m", "not once", *CLUSTER_SUITE],
+            cluster_env,
+        )
+    finally:
+        cluster.stop()
+
+
 def main() -> int:
     failures: list[str] = []
     stack: list[subprocess.Popen] = []
@@ -110,6 +150,9 @@ def main() -> int:
             != 0
         ):
             failures.append("tests on PostgreSQL")
+
+        if run_cluster_pass(pytest, env) != 0:
+            failures.append("Redis suite on a Redis Cluster")
     finally:
         for process in stack:
             process.terminate()

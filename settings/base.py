@@ -9,6 +9,7 @@ running with a development secret.
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -124,10 +125,21 @@ WHITENOISE_USE_FINDERS = True
 
 # --- Redis: live state, the policy version, decision streams and the Celery broker -------
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6390/0")
+# standalone | cluster (REDIS_URL names any node) | sentinel (REDIS_SENTINELS, ..._MASTER)
+REDIS_MODE = env("REDIS_MODE", default="standalone").strip().lower()
+REDIS_SENTINELS = env("REDIS_SENTINELS", default="")
+REDIS_SENTINEL_MASTER = env("REDIS_SENTINEL_MASTER", default="gatehouse")
 REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=5.0)
 REDIS_CONNECT_TIMEOUT = env.float("REDIS_CONNECT_TIMEOUT", default=1.0)
 # The request hot path waits at most this long on Redis before failing closed.
 REDIS_HOT_TIMEOUT = env.float("REDIS_HOT_TIMEOUT", default=0.05)
+# An accepted check is answered only once its write is on this many replicas (Redis WAIT,
+# in the step's own pipeline); 0 turns it off (standalone has no replicas).
+REDIS_MIN_REPLICAS = env.int("REDIS_MIN_REPLICAS", default=0)
+# How long WAIT may take (ms); inside the hot-path timeout so the socket never times out first.
+REDIS_WAIT_TIMEOUT_MS = env.int(
+    "REDIS_WAIT_TIMEOUT_MS", default=max(1, int(REDIS_HOT_TIMEOUT * 1000 * 0.6))
+)
 
 # --- GeoIP2 ----------------------------------------------------------------------------
 GEOIP_CITY_DB = env("GEOIP_CITY_DB", default="") or _shipped_geolite2_city()
@@ -176,8 +188,32 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
+
 # --- Celery ------------------------------------------------------------------------------
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
+def celery_broker(redis_url: str, mode: str, sentinels: str, master: str) -> tuple[str, dict]:
+    """The broker URL and its transport options for a Redis mode. kombu does not speak
+    Redis Cluster: in cluster mode ``CELERY_BROKER_URL`` must name another broker, and its
+    absence stops the start-up. In sentinel mode the broker follows the same Sentinels."""
+    options = {"visibility_timeout": 3600}
+    given = env("CELERY_BROKER_URL", default="")
+    if mode == "cluster" and not given:
+        raise ImproperlyConfigured(
+            "REDIS_MODE=cluster: set CELERY_BROKER_URL to a broker kombu can use (a standalone "
+            "or Sentinel-watched Redis, or RabbitMQ); Celery cannot use a Redis Cluster"
+        )
+    if mode == "sentinel" and not given:
+        hosts = [part.strip() for part in sentinels.split(",") if part.strip()]
+        if not hosts:
+            raise ImproperlyConfigured("REDIS_MODE=sentinel needs REDIS_SENTINELS=host:port,...")
+        database = redis_url.rsplit("/", 1)[-1] if redis_url.count("/") >= 3 else "0"
+        given = ";".join(f"sentinel://{host}/{database or '0'}" for host in hosts)
+        options["master_name"] = master
+    return given or redis_url, options
+
+
+CELERY_BROKER_URL, CELERY_BROKER_TRANSPORT_OPTIONS = celery_broker(
+    REDIS_URL, REDIS_MODE, REDIS_SENTINELS, REDIS_SENTINEL_MASTER
+)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -186,7 +222,6 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=600)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=540)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 

@@ -4,13 +4,22 @@
 """
 
 from settings.base import *  # noqa: F403
-from settings.base import _tune_database, env
+from settings.base import (
+    REDIS_MODE,
+    REDIS_SENTINEL_MASTER,
+    REDIS_SENTINELS,
+    _tune_database,
+    celery_broker,
+    env,
+)
 
 SECRET_KEY = env("SECRET_KEY")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 DATABASES = {"default": _tune_database(env.db("DATABASE_URL"))}
-REDIS_URL = env("REDIS_URL")
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
+REDIS_URL = env("REDIS_URL", default="") if REDIS_MODE == "sentinel" else env("REDIS_URL")
+CELERY_BROKER_URL, CELERY_BROKER_TRANSPORT_OPTIONS = celery_broker(
+    REDIS_URL, REDIS_MODE, REDIS_SENTINELS, REDIS_SENTINEL_MASTER
+)
 SIGNING_KEY_FILE = env.path("SIGNING_KEY_FILE")
 SIGNING_KEY_AUTOCREATE = False
 # The shipped GeoLite2 build is from 2018: production must name a current database.

@@ -9,7 +9,14 @@ import tempfile
 from pathlib import Path
 
 from settings.base import *  # noqa: F403
-from settings.base import DATABASES, env
+from settings.base import (
+    DATABASES,
+    REDIS_MODE,
+    REDIS_SENTINEL_MASTER,
+    REDIS_SENTINELS,
+    celery_broker,
+    env,
+)
 
 DATABASES["default"].setdefault("TEST", {})
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -20,7 +27,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
 
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/9")
-CELERY_BROKER_URL = REDIS_URL
+CELERY_BROKER_URL, CELERY_BROKER_TRANSPORT_OPTIONS = celery_broker(
+    REDIS_URL, REDIS_MODE, REDIS_SENTINELS, REDIS_SENTINEL_MASTER
+)
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 SIGNING_KEY_FILE = Path(tempfile.gettempdir()) / "gatehouse-test-signing" / "ed25519.pem"
 API_KEY_CACHE_SECONDS = 1.0

@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import redis
 from django.conf import settings
 
 from compliance import geoip
@@ -24,6 +23,7 @@ from compliance.signals import RETAIL, IpFacts, ProfileFacts, signals_of
 from compliance.snapshot import holder, profile_facts_of
 from core.errors import ValidationFailed
 from core.policy import SnapshotUnavailable
+from core.redis_client import REDIS_ERRORS
 
 
 class ExplainUnavailable(Exception):
@@ -59,7 +59,7 @@ def explain(
 ) -> Explanation:
     try:
         snapshot = holder.verified()
-    except (SnapshotUnavailable, redis.RedisError) as error:
+    except (SnapshotUnavailable, *REDIS_ERRORS) as error:
         raise ExplainUnavailable(f"policy snapshot unavailable: {error}") from error
     ip_facts = None
     if client_ip:

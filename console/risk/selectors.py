@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import redis
 from django.db.models import QuerySet
 
+from core.redis_client import REDIS_ERRORS
 from risk.models import PretradeDecision
 from risk.positions.orders import risk_view
 
@@ -42,5 +42,5 @@ def account_risk(account_id: str) -> tuple[dict | None, str]:
     account must still render when Redis is down; it says so instead of showing zeros."""
     try:
         return risk_view(account_id), ""
-    except (redis.RedisError, OSError) as error:
+    except (*REDIS_ERRORS, OSError) as error:
         return None, f"Live positions are unavailable: the risk store did not answer ({error})."

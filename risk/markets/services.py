@@ -14,6 +14,7 @@ from core import audit, clock, policy
 from core.decimals import plain as decimal_text
 from core.errors import NotFound, ValidationFailed
 from core.policy import SnapshotUnavailable
+from core.redis_client import REDIS_ERRORS
 from risk.markets import snapshot as market_snapshot
 from risk.markets.sessions import SessionName, SessionParameters
 from risk.models import Instrument, InstrumentVersion, SessionParameter, SessionParameterVersion
@@ -64,14 +65,13 @@ def _refresh_market(symbol: str) -> None:
     """After the commit: rebuild this process's snapshot and rewrite the instrument's
     definition and publication into its market hash. Best effort: every tick write and the
     sweeper rewrite them too."""
-    import redis
 
     from risk.markets.live import live_controller
 
     try:
         market_snapshot.refreshed()
         live_controller().sweep(symbol, clock.now())
-    except (redis.RedisError, SnapshotUnavailable):
+    except (*REDIS_ERRORS, SnapshotUnavailable):
         pass
 
 
@@ -177,7 +177,6 @@ def _republish_markets() -> None:
     """After the commit: every market's stored band and leverage are recomputed with the
     new parameters now, not when their publication would have run out. Best effort: the
     pub_ fields of a market nobody can reach are refreshed by its next write."""
-    import redis
 
     from risk.markets.live import live_controller
 
@@ -186,7 +185,7 @@ def _republish_markets() -> None:
         snapshot = market_snapshot.refreshed()
         for symbol in snapshot.instruments:
             live_controller().republish(symbol, now)
-    except (redis.RedisError, SnapshotUnavailable):
+    except (*REDIS_ERRORS, SnapshotUnavailable):
         pass
 
 

@@ -97,7 +97,7 @@ class RedisMarketStore:
         from redis.exceptions import WatchError
 
         key, stream = self.hash_key(symbol), self.stream_key(symbol)
-        with self._client().pipeline() as pipe:
+        with self._client().pipeline(transaction=True) as pipe:
             for _ in range(MAX_ATTEMPTS):
                 try:
                     pipe.watch(key)

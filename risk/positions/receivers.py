@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import logging
 
-import redis
-
+from core.redis_client import REDIS_ERRORS
 from risk.positions import collateral
 
 logger = logging.getLogger("gatehouse.collateral")
@@ -17,7 +16,7 @@ def on_balances_changed(sender, *, balances, **kwargs) -> None:
     pipeline, however many accounts it changed (``collateral.mirror``)."""
     try:
         collateral.mirror(balances)
-    except redis.RedisError:
+    except REDIS_ERRORS:
         # The watchdog's resync copies every balance again; until then the account's
         # collateral in Redis is the older (and, after a deposit, smaller) figure.
         logger.exception("collateral of %d accounts not mirrored", len(balances))

@@ -44,11 +44,19 @@ def synced_keys() -> list[str]:
 
 
 def is_synced() -> bool:
-    return all(get_redis().mget(synced_keys()))
+    # A pipeline of GETs, not MGET: the markers are one per bucket, in every slot of a
+    # cluster (one round trip per node, in parallel; one in all on a standalone server).
+    pipe = get_redis().pipeline(transaction=False)
+    for key in synced_keys():
+        pipe.get(key)
+    return all(pipe.execute())
 
 
 def mark_synced() -> None:
-    get_redis().mset(dict.fromkeys(synced_keys(), "1"))
+    pipe = get_redis().pipeline(transaction=False)
+    for key in synced_keys():
+        pipe.set(key, "1")
+    pipe.execute()
 
 
 @dataclass

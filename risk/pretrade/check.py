@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import orjson
-import redis
 from django.conf import settings
 from django.db import DatabaseError
 
@@ -41,7 +40,13 @@ from compliance.snapshot import holder as compliance_holder
 from core import policy
 from core.clock import isoformat_z
 from core.policy import SnapshotUnavailable
-from core.redis_client import get_hot_redis, global_key, instrument_key
+from core.redis_client import (
+    REDIS_ERRORS,
+    add_wait,
+    get_hot_redis,
+    global_key,
+    instrument_key,
+)
 from core.scripts import run_pipeline, text
 from risk.markets.snapshot import InstrumentSnapshot, InstrumentTerms, holder
 from risk.markets.view import PUBLICATION_FIELDS, view_from_hash, view_from_publication
@@ -82,10 +87,13 @@ def check_orders(orders: list[tuple[Order, str]], *, now: datetime) -> list[dict
     except (SnapshotUnavailable, DatabaseError) as exc:
         logger.error("pre-trade failing closed: policy snapshot unavailable: %s", exc)
         return [fail_closed(o.order_id, "policy snapshot", None, now, started) for o, _ in orders]
+    except REDIS_ERRORS as exc:  # no client: a cluster none of whose nodes answered
+        logger.error("pre-trade failing closed: redis unavailable: %s", exc)
+        return [fail_closed(o.order_id, "redis", None, now, started) for o, _ in orders]
     try:
         return batch.run()
-    except (redis.RedisError, geoip.GeoIpDatabaseError, OSError) as exc:
-        component = "redis" if isinstance(exc, redis.RedisError) else "geoip"
+    except (*REDIS_ERRORS, geoip.GeoIpDatabaseError, OSError) as exc:
+        component = "redis" if isinstance(exc, REDIS_ERRORS) else "geoip"
         logger.error("pre-trade failing closed: %s unavailable: %s", component, exc)
         return batch.fail_all(component)
     except (SnapshotUnavailable, DatabaseError) as exc:
@@ -108,6 +116,7 @@ class _Batch:
         self.client = get_hot_redis()
         self.verdicts = BatchVerdicts(compliance, now)
         self._markets: dict[str, checks.MarketConditions] = {}
+        self.unconfirmed = False
 
     def fail_all(self, component: str) -> list[dict]:
         return [
@@ -121,12 +130,16 @@ class _Batch:
         for _ in range(ATTEMPTS):
             self._instrument_round(pending)
             results = self._account_round(pending)
-            stale = []
+            stale, unconfirmed = [], []
             for index, result in zip(pending, results, strict=True):
                 if result.status in ("stale", "unpublished"):
                     stale.append((index, result))
+                elif self.unconfirmed and result.status == "new" and result.decision == "accept":
+                    unconfirmed.append(index)
                 else:
                     answers_at[index] = self._final(self.items[index], result)
+            if unconfirmed:
+                answers_at.update(self._void(unconfirmed))
             if not stale:
                 break
             self._catch_up(stale)
@@ -294,8 +307,18 @@ class _Batch:
                     ],
                     client=pipe,
                 )
+            add_wait(
+                pipe,
+                self.client,
+                [atomic.risk_key(item.order.account_id) for item in items],
+                settings.REDIS_MIN_REPLICAS,
+                settings.REDIS_WAIT_TIMEOUT_MS,
+            )
 
-        return [atomic.AccountStepResult.parse(raw) for raw in run_pipeline(self.client, build)]
+        replies = run_pipeline(self.client, build)
+        confirmed = replies[len(items) :]
+        self.unconfirmed = any(int(n) < settings.REDIS_MIN_REPLICAS for n in confirmed)
+        return [atomic.AccountStepResult.parse(raw) for raw in replies[: len(items)]]
 
     def _catch_up(self, stale: list) -> None:
         """Rebuild what the account steps announced newer, or restore the announcements."""
@@ -335,6 +358,53 @@ class _Batch:
             return answers.idempotency_conflict(item.order.order_id)
         skeleton = orjson.loads(result.record) if result.status == "duplicate" else item.skeleton
         return render(skeleton, result.decision, result.codes, self.started)
+
+    def _void(self, indices: list[int]) -> dict[int, dict]:
+        """Accepts the replicas did not confirm in time (``REDIS_MIN_REPLICAS``): answered
+        ``DEGRADED_FAIL_CLOSED``, their reservations released and their records turned into
+        that reject (``void_step``), so nothing a failover could lose was acknowledged. If
+        Redis cannot even take the release, the reservation stays until the order expires:
+        limits err on the safe side."""
+        void, release = atomic.script("void_step"), atomic.script("release_open_interest")
+        found = {}
+        for index in indices:
+            item = self.items[index]
+            answer = fail_closed(
+                item.order.order_id,
+                "redis replicas",
+                item.skeleton["policy_version"],
+                self.now,
+                self.started,
+            )
+            answer["evaluated_at"] = self.evaluated_at
+            found[index] = answer
+
+        def build(pipe):
+            for index in indices:
+                item, answer = self.items[index], found[index]
+                record = {**item.skeleton, "reasons": answer["reasons"], "unless_reducing": []}
+                void(
+                    keys=atomic.void_keys(item.order.account_id, item.order.order_id),
+                    args=[
+                        item.order.order_id,
+                        item.fingerprint,
+                        item.order.account_id,
+                        self.now_ms,
+                        orjson.dumps(record),
+                        orjson.dumps({name: record[name] for name in answers.REPLAYED}),
+                        self.now_ms + self.window_ms,
+                    ],
+                    client=pipe,
+                )
+                self._release_one(release, item, pipe)
+
+        try:
+            run_pipeline(self.client, build)
+        except REDIS_ERRORS as exc:
+            logger.error("pre-trade: unconfirmed accepts not voided: %s", exc)
+        for index in indices:
+            self.items[index].reserved_open_interest = False
+        return found
 
     # --- round trip 3 (only if needed): release open interest nobody needs ---------------
 

@@ -59,14 +59,35 @@ def _row(fields: dict) -> PretradeDecision:
     )
 
 
+def _store_void(row: PretradeDecision) -> None:
+    """An accept the replicas did not confirm, answered ``DEGRADED_FAIL_CLOSED`` instead
+    (``void_step.lua``): the stored decision becomes that reject, or is stored as one when the
+    accept never reached the database (nor, perhaps, the promoted replica)."""
+    fields = [
+        field.name
+        for field in PretradeDecision._meta.concrete_fields
+        if field.name not in ("id", "account_id", "order_id")
+    ]
+    PretradeDecision.objects.update_or_create(
+        account_id=row.account_id,
+        order_id=row.order_id,
+        defaults={name: getattr(row, name) for name in fields},
+    )
+
+
 def _store(client: redis.Redis, key: str, entries: list) -> int:
     entries = [entry for entry in entries if entry[1]]
     if not entries:
         return 0
+    voids = [fields for _, fields in entries if fields.get(b"void") == b"1"]
     with transaction.atomic():
         PretradeDecision.objects.bulk_create(
-            [_row(fields) for _, fields in entries], ignore_conflicts=True, batch_size=500
+            [_row(fields) for _, fields in entries if fields.get(b"void") != b"1"],
+            ignore_conflicts=True,
+            batch_size=500,
         )
+        for fields in voids:
+            _store_void(_row(fields))
     ids = [entry_id for entry_id, _ in entries]
     pipe = client.pipeline(transaction=True)
     pipe.xack(key, GROUP, *ids)

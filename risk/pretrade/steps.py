@@ -29,7 +29,7 @@ from risk.pretrade.checks import ACCOUNT_STEP_CODES
 
 LUA = Path(__file__).resolve().parent / "lua"
 _PRELUDE = LUA / "_orders.lua"
-_WITH_PRELUDE = {"account_step", "cancel_step", "fill_step", "expire_orders"}
+_WITH_PRELUDE = {"account_step", "cancel_step", "fill_step", "expire_orders", "void_step"}
 
 SCRIPTS = {
     name: Script(LUA / f"{name}.lua", _PRELUDE if name in _WITH_PRELUDE else None)
@@ -41,6 +41,7 @@ SCRIPTS = {
         "cancel_step",
         "expire_orders",
         "expire_open_interest",
+        "void_step",
     )
 }
 
@@ -125,6 +126,17 @@ def cancel_keys(account_id: str, order_id: str) -> list[str]:
         order_key(account_id, order_id),
         open_orders_key(account_id),
         expiry_key(account_bucket(account_id)),
+    ]
+
+
+def void_keys(account_id: str, order_id: str) -> list[str]:
+    bucket = account_bucket(account_id)
+    return [
+        risk_key(account_id),
+        order_key(account_id, order_id),
+        open_orders_key(account_id),
+        expiry_key(bucket),
+        bucket_key(bucket, "decisions"),
     ]
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core import embedded_redis
+from scripts import redis_topology
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -65,6 +66,19 @@ class LiveServer:
 
 
 LIVE_REDIS_DB = 10
+
+
+def cluster_run() -> bool:
+    """The suite's cluster pass (``scripts/run_tests.py``): Redis is a real Redis Cluster."""
+    return os.environ.get("REDIS_MODE", "standalone") == "cluster"
+
+
+def own_topology(directory: Path) -> redis_topology.Topology:
+    """A Redis of a live server's own that the test may kill and restart: in the cluster
+    pass a real three-primary Redis Cluster, else one standalone server."""
+    if cluster_run():
+        return redis_topology.start_cluster(directory)
+    return redis_topology.start_standalone(directory)
 
 
 def own_redis(url: str, db: int = LIVE_REDIS_DB) -> str:

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from core import embedded_redis
 from core.clock import isoformat_z
 from risk.markets.sessions import DEFAULTS, SessionName
 from tests.api import live
@@ -39,11 +38,10 @@ INSTRUMENT = {
 
 @pytest.fixture(scope="module")
 def venue(tmp_path_factory):
-    """A server with its own Redis (so the test can stop and restart it) and demo data."""
-    port = embedded_redis.free_port()
-    redis_dir = Path(tempfile.mkdtemp(prefix="gatehouse-pretrade-redis-"))
-    redis_process = embedded_redis.start(redis_dir, port, persistent=False)
-    url = f"redis://127.0.0.1:{port}/0"
+    """A server with its own Redis (so the test can stop and restart it) and demo data; in
+    the cluster pass, its own real Redis Cluster."""
+    topology = live.own_topology(Path(tempfile.mkdtemp(prefix="gatehouse-pretrade-redis-")))
+    url = topology.url(topology.names[0])
     server = live.start(tmp_path_factory.mktemp("pretrade"), url, workers=2)
     server.manage("load_demo_data")
     server.manage("resync_risk_state")
@@ -56,16 +54,10 @@ def venue(tmp_path_factory):
     )
     status, answer = server.json("PUT", f"/api/v1/instruments/{SYMBOL}", INSTRUMENT, key=key)
     assert status == 201, answer
-    state = {
-        "server": server,
-        "key": key,
-        "redis_dir": redis_dir,
-        "port": port,
-        "redis": [redis_process],
-    }
+    state = {"server": server, "key": key, "redis": topology}
     yield state
     live.stop(state["server"])
-    state["redis"][0].kill()
+    topology.stop()
 
 
 def refresh_prices(server, key, price="230.00"):
@@ -85,12 +77,10 @@ def refresh_prices(server, key, price="230.00"):
     return answer
 
 
-def set_collateral(port, account_id, amount_micro):
-    import redis
-
+def set_collateral(topology, account_id, amount_micro):
     from core.redis_client import account_key
 
-    redis.Redis(port=port).hset(account_key(account_id, "risk"), "collateral", amount_micro)
+    topology.client().hset(account_key(account_id, "risk"), "collateral", amount_micro)
 
 
 def order(order_id, account="acc-sg", quantity="1000", price="230.00", **extra):
@@ -110,7 +100,7 @@ def order(order_id, account="acc-sg", quantity="1000", price="230.00", **extra):
 def test_sixteen_clients_never_exceed_the_position_limit(venue):
     server, key = venue["server"], venue["key"]
     refresh_prices(server, key)
-    set_collateral(venue["port"], "acc-hk", 10**15)
+    set_collateral(venue["redis"], "acc-hk", 10**15)
     _, state = server.json("GET", f"/api/v1/markets/{SYMBOL}/state", key=key)
     assert state["state"] == "open", state
     fraction = DEFAULTS[SessionName(state["session"])].position_limit_fraction
@@ -151,12 +141,15 @@ def test_sixteen_clients_never_exceed_the_position_limit(venue):
     assert len(accepted) == expected
     _, risk = server.json("GET", "/api/v1/accounts/acc-hk/risk", key=key)
     assert Decimal(risk["instruments"][0]["reserved_buy"]) == expected * 1000
+    # The live state spreads over every node of a cluster (one node holds it all otherwise).
+    counts = venue["redis"].key_counts()
+    assert all(count > 0 for count in counts.values()), counts
 
 
 def test_idempotency_survives_a_server_restart(venue, tmp_path):
     server, key = venue["server"], venue["key"]
     refresh_prices(server, key)
-    set_collateral(venue["port"], "acc-sg", 10**12)
+    set_collateral(venue["redis"], "acc-sg", 10**12)
     first = server.json("POST", "/api/v1/pretrade/check", order("r-1", quantity="1"), key=key)[1]
     live.stop(server)
     restarted = live.restart(server)
@@ -173,12 +166,12 @@ def test_idempotency_survives_a_server_restart(venue, tmp_path):
 def test_redis_down_fails_closed_and_the_service_recovers(venue):
     server, key = venue["server"], venue["key"]
     refresh_prices(server, key)
-    set_collateral(venue["port"], "acc-sg", 10**12)
+    set_collateral(venue["redis"], "acc-sg", 10**12)
     first = server.json("POST", "/api/v1/pretrade/check", order("d-1", quantity="1"), key=key)[1]
     assert first["decision"] == "accept"
     server.manage("drain_pretrade_decisions", "--claim-idle-ms", "0")
-    venue["redis"][0].kill()
-    venue["redis"][0].wait()
+    for name in venue["redis"].names:
+        venue["redis"].kill(name)
     status, answer = server.json(
         "POST", "/api/v1/pretrade/check", order("d-2", quantity="1"), key=key
     )
@@ -193,14 +186,14 @@ def test_redis_down_fails_closed_and_the_service_recovers(venue):
     )
     assert status == 200
 
-    venue["redis"][0] = embedded_redis.start(venue["redis_dir"], venue["port"], persistent=False)
+    venue["redis"].restart()
     status, answer = server.json(
         "POST", "/api/v1/pretrade/check", order("d-3", quantity="1"), key=key
     )
     assert [r["code"] for r in answer["reasons"]] == ["DEGRADED_FAIL_CLOSED"]  # not resynced
     server.manage("resync_risk_state", "--if-needed")  # what the watchdog task runs
     refresh_prices(server, key)
-    set_collateral(venue["port"], "acc-sg", 10**12)
+    set_collateral(venue["redis"], "acc-sg", 10**12)
     status, answer = server.json(
         "POST", "/api/v1/pretrade/check", order("d-4", quantity="1"), key=key
     )

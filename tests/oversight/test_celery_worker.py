@@ -37,9 +37,26 @@ PERIOD = date(2020, 1, 2)
 
 
 def worker_broker_url() -> str:
-    parts = urlsplit(settings.REDIS_URL)
+    """A logical database of the broker of its own (the broker is the standalone Redis:
+    the test Redis itself, or in the cluster pass the one ``CELERY_BROKER_URL`` names)."""
+    parts = urlsplit(settings.CELERY_BROKER_URL)
     db = int(parts.path.strip("/") or 0)
     return urlunsplit(parts._replace(path=f"/{15 if db != 15 else 14}"))
+
+
+def worker_redis_url(broker_url: str) -> str:
+    """The worker's live state: beside its broker on a standalone Redis; on a cluster, the
+    cluster (which has one database only)."""
+    return settings.REDIS_URL if settings.REDIS_MODE == "cluster" else broker_url
+
+
+@pytest.fixture
+def broker_conn():
+    """The broker the test process sends to, flushed before and after."""
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    client.flushdb()
+    yield client
+    client.flushdb()
 
 
 @dataclass
@@ -80,7 +97,8 @@ def worker(django_db_setup, tmp_path_factory):
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "settings.test",
-        "REDIS_URL": broker_url,
+        "REDIS_URL": worker_redis_url(broker_url),
+        "CELERY_BROKER_URL": broker_url,
         "DATABASE_URL": database_url(),
         "GATEHOUSE_VAR_DIR": str(var_dir),
     }
@@ -151,12 +169,12 @@ COMPLIANCE_TASKS = [
 
 
 @pytest.mark.parametrize(("name", "args"), COMPLIANCE_TASKS, ids=[n for n, _ in COMPLIANCE_TASKS])
-def test_every_task_can_be_enqueued_the_way_beat_and_services_do(redis_conn, name, args):
+def test_every_task_can_be_enqueued_the_way_beat_and_services_do(broker_conn, name, args):
     """``apply_async`` checks the task's options (a soft limit above the hard one is refused
     before anything is sent) — the check ``send_task`` by name skips."""
     celery_app.tasks[name].apply_async(args=args)
     queue = celery_app.amqp.router.route({}, name)["queue"].name
-    assert redis_conn.llen(queue) == 1
+    assert broker_conn.llen(queue) == 1
 
 
 def test_report_tasks_route_to_the_reports_queue():

@@ -25,7 +25,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-import redis
 from django.conf import settings
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
@@ -34,6 +33,7 @@ from core import clock
 from core.errors import ServiceUnavailable, ValidationFailed
 from core.hot_api import HotApiView
 from core.policy import SnapshotUnavailable
+from core.redis_client import REDIS_ERRORS
 from risk.markets import snapshot
 from risk.markets.api.serializers import MarketStateSerializer, parse_positive_decimal
 from risk.markets.controller import UnknownInstrument
@@ -163,7 +163,7 @@ class TicksView(HotApiView):
     def handle(self, body: TicksRequest, principal, request):
         try:
             return 200, self._apply(body.ticks)
-        except (redis.RedisError, SnapshotUnavailable, MarketContention) as exc:
+        except (*REDIS_ERRORS, SnapshotUnavailable, MarketContention) as exc:
             raise ServiceUnavailable(f"market state unavailable: {exc}") from None
         except UnknownInstrument as exc:  # removed between validation and application
             raise ValidationFailed(

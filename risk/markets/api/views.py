@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-import redis
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
@@ -15,6 +14,7 @@ from rest_framework.views import APIView
 from core import clock
 from core.errors import NotFound, ServiceUnavailable
 from core.policy import SnapshotUnavailable
+from core.redis_client import REDIS_ERRORS
 from risk.markets import halts, kill_switches, selectors, services, snapshot
 from risk.markets.api.serializers import (
     CorporateActionSerializer,
@@ -31,7 +31,7 @@ from risk.markets.live import live_controller
 from risk.markets.store import MarketContention
 from risk.models import CorporateActionHalt, SessionParameter
 
-UNAVAILABLE = (redis.RedisError, SnapshotUnavailable, MarketContention)
+UNAVAILABLE = (*REDIS_ERRORS, SnapshotUnavailable, MarketContention)
 
 
 @contextmanager

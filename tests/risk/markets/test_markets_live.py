@@ -5,7 +5,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from core import embedded_redis
 from core.clock import isoformat_z
 from tests.api import live
 
@@ -16,13 +15,11 @@ pytestmark = pytest.mark.live_server_process
 def server(tmp_path_factory):
     """Its own throw-away Redis: a fresh database needs fresh market state beside it, and
     no other test run's flush may pull the demo prices from under it."""
-    port = embedded_redis.free_port()
-    redis_process = embedded_redis.start(tmp_path_factory.mktemp("redis"), port, persistent=False)
-    instance = live.start(tmp_path_factory.mktemp("markets-live"), f"redis://127.0.0.1:{port}/0")
+    topology = live.own_topology(tmp_path_factory.mktemp("redis"))
+    instance = live.start(tmp_path_factory.mktemp("markets-live"), topology.url(topology.names[0]))
     yield instance
     live.stop(instance)
-    redis_process.kill()
-    redis_process.wait()
+    topology.stop()
 
 
 @pytest.fixture(scope="module")
