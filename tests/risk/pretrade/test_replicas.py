@@ -10,8 +10,8 @@ from risk.models import PretradeDecision
 from risk.pretrade import decisions, steps
 from tests.conftest import auth
 from tests.risk.pretrade.test_check_api import check, codes, order
-from tests.risk.pretrade.test_check_api import key as key  # noqa: F401 (fixtures)
-from tests.risk.pretrade.test_check_api import venue as venue  # noqa: F401
+from tests.risk.pretrade.test_check_api import key as key
+from tests.risk.pretrade.test_check_api import venue as venue
 
 pytestmark = pytest.mark.django_db
 
