@@ -234,10 +234,7 @@ def start_sentinels(
                 str(primary),
             )
         node = redis.Redis(port=primary, socket_timeout=0.5)
-        _wait_for(
-            lambda: int(node.info("replication")["connected_slaves"]) >= replicas,
-            "the replicas did not connect",
-        )
+        _wait_for(lambda: _replicas_online(node) >= replicas, "the replicas did not sync")
         quorum = sentinels // 2 + 1
         for index in range(sentinels):
             name = f"sentinel{index}"
@@ -269,6 +266,16 @@ def start_sentinels(
         topology.stop()
         raise
     return topology
+
+
+def _replicas_online(primary: redis.Redis) -> int:
+    """Replicas past their first full sync (``online``; ``wait_bgsave`` acknowledges nothing)."""
+    info = primary.info("replication")
+    return sum(
+        1
+        for name, value in info.items()
+        if name.startswith("slave") and isinstance(value, dict) and value["state"] == "online"
+    )
 
 
 def sentinel_list(topology: Topology) -> str:

@@ -37,7 +37,6 @@ CLUSTER_SUITE = [
     "tests/compliance/test_access_api.py",
     "tests/oversight/test_celery_worker.py",
     "tests/api/test_pretrade_live.py",
-    "tests/core/test_redis_modes.py",
 ]
 
 

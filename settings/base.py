@@ -190,12 +190,13 @@ SPECTACULAR_SETTINGS = {
 
 
 # --- Celery ------------------------------------------------------------------------------
-def celery_broker(redis_url: str, mode: str, sentinels: str, master: str) -> tuple[str, dict]:
+def celery_broker(
+    redis_url: str, mode: str, sentinels: str, master: str, given: str = ""
+) -> tuple[str, dict]:
     """The broker URL and its transport options for a Redis mode. kombu does not speak
     Redis Cluster: in cluster mode ``CELERY_BROKER_URL`` must name another broker, and its
     absence stops the start-up. In sentinel mode the broker follows the same Sentinels."""
     options = {"visibility_timeout": 3600}
-    given = env("CELERY_BROKER_URL", default="")
     if mode == "cluster" and not given:
         raise ImproperlyConfigured(
             "REDIS_MODE=cluster: set CELERY_BROKER_URL to a broker kombu can use (a standalone "
@@ -212,7 +213,11 @@ def celery_broker(redis_url: str, mode: str, sentinels: str, master: str) -> tup
 
 
 CELERY_BROKER_URL, CELERY_BROKER_TRANSPORT_OPTIONS = celery_broker(
-    REDIS_URL, REDIS_MODE, REDIS_SENTINELS, REDIS_SENTINEL_MASTER
+    REDIS_URL,
+    REDIS_MODE,
+    REDIS_SENTINELS,
+    REDIS_SENTINEL_MASTER,
+    env("CELERY_BROKER_URL", default=""),
 )
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True

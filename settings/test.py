@@ -28,7 +28,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/9")
 CELERY_BROKER_URL, CELERY_BROKER_TRANSPORT_OPTIONS = celery_broker(
-    REDIS_URL, REDIS_MODE, REDIS_SENTINELS, REDIS_SENTINEL_MASTER
+    REDIS_URL,
+    REDIS_MODE,
+    REDIS_SENTINELS,
+    REDIS_SENTINEL_MASTER,
+    env("CELERY_BROKER_URL", default=""),
 )
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 SIGNING_KEY_FILE = Path(tempfile.gettempdir()) / "gatehouse-test-signing" / "ed25519.pem"

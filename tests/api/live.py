@@ -96,7 +96,13 @@ def restart(server: LiveServer, workers: int = 2, threads: int = 4) -> LiveServe
     return _serve(server.env, workers, threads)
 
 
-def start(var_dir: Path, redis_url: str, workers: int = 1, threads: int = 4) -> LiveServer:
+def start(
+    var_dir: Path,
+    redis_url: str,
+    workers: int = 1,
+    threads: int = 4,
+    extra_env: dict[str, str] | None = None,
+) -> LiveServer:
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL"}}
     env.update(
         DJANGO_SETTINGS_MODULE="settings.dev",
@@ -104,6 +110,7 @@ def start(var_dir: Path, redis_url: str, workers: int = 1, threads: int = 4) -> 
         DATABASE_URL=f"sqlite:///{var_dir / 'live.sqlite3'}",
         REDIS_URL=redis_url,
         SIGNING_KEY_FILE=str(var_dir / "signing.pem"),
+        **(extra_env or {}),
     )
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
