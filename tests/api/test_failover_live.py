@@ -138,9 +138,7 @@ def test_a_killed_primary_loses_no_acknowledged_reservation(venue):
     status, risk = server.json("GET", f"/api/v1/accounts/{ACCOUNT}/risk", key=key)
     assert status == 200, risk
     row = next(r for r in risk["instruments"] if r["instrument"] == SYMBOL)
-    assert Decimal(row["reserved_buy"]) + Decimal(row["position"]) == Decimal("0.1") * len(
-        accepted
-    )
+    assert Decimal(row["reserved_buy"]) + Decimal(row["position"]) == Decimal("0.1") * len(accepted)
 
     # ... and every accepted decision reaches the database.
     server.manage("drain_pretrade_decisions", "--claim-idle-ms", "0")
