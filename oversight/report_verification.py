@@ -10,6 +10,7 @@ record is caught as well as an edited file. Every problem names the file it is a
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,9 +18,9 @@ import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from core import signing
+from oversight import storage
 from oversight.models import Report
 from oversight.report_files import FORMAT, MANIFEST, SIGNATURE
-from oversight.reports import reports_root
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,14 +36,38 @@ def _trusted(public_keys: list[Ed25519PublicKey] | None) -> dict[str, Ed25519Pub
     return {signing.key_id_for(key): key for key in keys}
 
 
+class _Files:
+    """The files of one report, from a local directory or from the reports storage."""
+
+    def __init__(self, read: Callable[[str], bytes | None], names: Callable[[], list[str]]):
+        self.read, self.names = read, names
+
+    @classmethod
+    def of_directory(cls, directory: Path) -> _Files:
+        def read(name: str) -> bytes | None:
+            path = directory / name
+            return path.read_bytes() if path.is_file() else None
+
+        return cls(read, lambda: [p.name for p in directory.iterdir() if p.is_file()])
+
+    @classmethod
+    def of_storage(cls, directory: str) -> _Files:
+        store = storage.reports_storage()
+        return cls(
+            lambda name: storage.read(store, f"{directory}/{name}"),
+            lambda: storage.names_in(store, directory),
+        )
+
+
 def _check_signature(
-    directory: Path, manifest: bytes, trusted: dict[str, Ed25519PublicKey]
+    files: _Files, manifest: bytes, trusted: dict[str, Ed25519PublicKey]
 ) -> tuple[list[str], str | None]:
-    try:
-        sig = orjson.loads((directory / SIGNATURE).read_bytes())
-        key_id, signature_hex = str(sig["key_id"]), str(sig["signature"])
-    except FileNotFoundError:
+    raw = files.read(SIGNATURE)
+    if raw is None:
         return [f"{SIGNATURE}: missing"], None
+    try:
+        sig = orjson.loads(raw)
+        key_id, signature_hex = str(sig["key_id"]), str(sig["signature"])
     except (orjson.JSONDecodeError, KeyError, TypeError):
         return [f"{SIGNATURE}: not a signature file"], None
     key = trusted.get(key_id)
@@ -57,32 +82,35 @@ def verify_directory(
     directory: Path, *, public_keys: list[Ed25519PublicKey] | None = None
 ) -> tuple[Verification, dict | None]:
     """Verify a report directory; also returns the parsed manifest (None if unreadable)."""
-    try:
-        manifest_bytes = (directory / MANIFEST).read_bytes()
-        manifest = orjson.loads(manifest_bytes)
-    except FileNotFoundError:
+    return _verify(_Files.of_directory(directory), public_keys)
+
+
+def _verify(
+    files: _Files, public_keys: list[Ed25519PublicKey] | None
+) -> tuple[Verification, dict | None]:
+    manifest_bytes = files.read(MANIFEST)
+    if manifest_bytes is None:
         return Verification(False, [f"{MANIFEST}: missing"]), None
+    try:
+        manifest = orjson.loads(manifest_bytes)
     except orjson.JSONDecodeError:
         return Verification(False, [f"{MANIFEST}: not JSON"]), None
-    problems, key_id = _check_signature(directory, manifest_bytes, _trusted(public_keys))
+    problems, key_id = _check_signature(files, manifest_bytes, _trusted(public_keys))
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         return Verification(False, [*problems, f"{MANIFEST}: not a {FORMAT} manifest"]), None
     listed = set()
     for entry in manifest.get("files", []):
         name = str(entry.get("name", ""))
         listed.add(name)
-        path = directory / name
-        if Path(name).name != name or not path.is_file():
+        content = files.read(name) if Path(name).name == name else None
+        if content is None:
             problems.append(f"{name}: missing")
             continue
-        content = path.read_bytes()
         if hashlib.sha256(content).hexdigest() != entry.get("sha256"):
             problems.append(f"{name}: SHA-256 does not match the manifest (the file was altered)")
         elif len(content) != entry.get("size"):
             problems.append(f"{name}: size does not match the manifest")
-    extra = sorted(
-        p.name for p in directory.iterdir() if p.name not in listed | {MANIFEST, SIGNATURE}
-    )
+    extra = sorted(name for name in files.names() if name not in listed | {MANIFEST, SIGNATURE})
     problems += [f"{name}: not named in the manifest" for name in extra]
     return Verification(not problems, problems, len(listed), key_id), manifest
 
@@ -90,11 +118,12 @@ def verify_directory(
 def verify_report(
     report: Report, *, public_keys: list[Ed25519PublicKey] | None = None
 ) -> Verification:
-    """Verify a generated report's directory and that it is the one the database records."""
-    directory = reports_root() / report.directory
-    if not directory.is_dir():
+    """Verify a generated report's files (in the reports storage) and that they are the ones
+    the database records."""
+    files = _Files.of_storage(report.directory)
+    if not files.names():
         return Verification(False, [f"{report.directory}: directory missing"])
-    result, manifest = verify_directory(directory, public_keys=public_keys)
+    result, manifest = _verify(files, public_keys)
     problems = list(result.problems)
     if manifest is not None:
         expected = {"kind": report.kind, "period": report.period.isoformat()}
@@ -104,8 +133,8 @@ def verify_report(
                 problems.append(f"{MANIFEST}: {name} is {manifest.get(name)!r}, not {value!r}")
     recorded = {f.name: f.sha256 for f in report.files.all()}
     for name, digest in sorted(recorded.items()):
-        path = directory / name
-        if path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() != digest:
+        content = files.read(name)
+        if content is not None and hashlib.sha256(content).hexdigest() != digest:
             message = f"{name}: SHA-256 does not match the digest recorded at generation"
             if not any(p.startswith(f"{name}:") for p in problems):
                 problems.append(message)

@@ -4,20 +4,20 @@ A report is a kind (``daily``) and a period (a UTC date). Generating it runs eve
 registered section (``report_sections``), writes a CSV and a JSON file per section, a
 ``manifest.json`` naming each file with its SHA-256 and size, and ``manifest.sig``, the
 service's Ed25519 signature over the manifest's exact bytes — so an auditor holding only our
-public key can check every byte. Files live under ``VAR_DIR/reports/<kind>/<period>/v<N>/``.
+public key can check every byte. Files live in the reports storage (``oversight.storage``:
+``VAR_DIR/reports`` by default, a shared object store when several hosts serve) under
+``<kind>/<period>/v<N>/``.
 
 Regenerating a period makes version N+1 and keeps N. Versions are allocated by the unique
 (kind, period, version) constraint: a generator inserts its row first and only then writes
-the directory, so of two generators racing for the same version one waits on the
-constraint and moves to the next version (or, when it only wanted the report to exist,
-returns the winner's). A directory left by a generator that died before committing has no
-row; the next holder of that version number replaces it.
+the files, so of two generators racing for the same version one waits on the constraint
+and moves to the next version (or, when it only wanted the report to exist, returns the
+winner's). Files left by a generator that died before committing have no row (nothing
+serves them); the next holder of that version number replaces them.
 """
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
@@ -27,7 +27,7 @@ from django.db.models import Max
 
 from core import audit, signing
 from core.errors import Conflict, NotFound, ValidationFailed
-from oversight import report_files
+from oversight import report_files, storage
 from oversight.models import REPORT_KINDS, Report, ReportFile
 from oversight.report_files import MANIFEST, SIGNATURE, RenderedFile
 from oversight.sections import sections_for
@@ -39,6 +39,7 @@ decisions still in the Redis stream (drained every second) are in the database."
 
 
 def reports_root() -> Path:
+    """Where the default (local) reports storage keeps its files."""
     return Path(settings.VAR_DIR) / "reports"
 
 
@@ -105,18 +106,11 @@ def _write(report: Report, files: list[RenderedFile], now: datetime) -> None:
             ),
         ),
     ]
-    final = reports_root() / report.directory
-    final.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=final.parent))
-    try:
-        for rendered in written:
-            (staging / rendered.name).write_bytes(rendered.content)
-        if final.exists():  # left by a generator that died before its row committed
-            shutil.rmtree(final)
-        staging.rename(final)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    store = storage.reports_storage()
+    for name in storage.names_in(store, report.directory):  # a dead generator's leftovers
+        store.delete(f"{report.directory}/{name}")
+    for rendered in written:
+        storage.write(store, f"{report.directory}/{rendered.name}", rendered.content)
     ReportFile.objects.bulk_create(
         ReportFile(
             report=report,
@@ -219,9 +213,14 @@ def get_report(report_id: int) -> Report:
     return report
 
 
-def report_file(report: Report, name: str) -> tuple[ReportFile, Path]:
-    """A file of a report and its path; only names the report recorded are served."""
+def report_file(report: Report, name: str):
+    """A file of a report, opened from the reports storage; only names the report recorded
+    are served. Returns (the recorded file, an open binary file)."""
     recorded = report.files.filter(name=name).first()
     if recorded is None:
         raise NotFound(f"report {report.pk} has no file {name!r}")
-    return recorded, reports_root() / report.directory / recorded.name
+    try:
+        handle = storage.reports_storage().open(f"{report.directory}/{recorded.name}", "rb")
+    except FileNotFoundError:
+        raise NotFound(f"report {report.pk}: {name} is missing from storage") from None
+    return recorded, handle

@@ -120,6 +120,13 @@ STATIC_ROOT = VAR_DIR / "static"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    # Report files: every host must read the same ones (oversight/storage.py). The default is
+    # the local VAR_DIR/reports; several hosts name a shared backend, e.g. django-storages'
+    # storages.backends.s3.S3Storage with {"bucket_name": ..., "endpoint_url": ...}.
+    "reports": {
+        "BACKEND": env("REPORTS_STORAGE_BACKEND", default="oversight.storage.VarDirStorage"),
+        "OPTIONS": env.json("REPORTS_STORAGE_OPTIONS", default={}),
+    },
 }
 WHITENOISE_USE_FINDERS = True
 

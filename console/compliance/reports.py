@@ -46,13 +46,11 @@ def reports(request: HttpRequest) -> HttpResponse:
 def report_file(request: HttpRequest, report_id: int, name: str) -> FileResponse:
     try:
         report = report_services.get_report(report_id)
-        recorded, path = report_services.report_file(report, name)
+        recorded, handle = report_services.report_file(report, name)
     except NotFound as missing:
         raise Http404(missing.message) from None
-    if not path.is_file():
-        raise Http404(f"report {report.pk}: {name} is missing from storage")
     response = FileResponse(
-        path.open("rb"), content_type=recorded.media_type, as_attachment=True, filename=name
+        handle, content_type=recorded.media_type, as_attachment=True, filename=name
     )
     response["X-Content-SHA256"] = recorded.sha256
     return response

@@ -15,7 +15,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core import signing
-from core.errors import NotFound
 from oversight import reports
 from oversight.api.serializers import (
     ReportDetailSerializer,
@@ -103,11 +102,9 @@ class ReportFileView(APIView):
     )
     def get(self, request, report_id: int, name: str):
         report = reports.get_report(report_id)
-        recorded, path = reports.report_file(report, name)
-        if not path.is_file():
-            raise NotFound(f"report {report.pk}: {name} is missing from storage")
+        recorded, handle = reports.report_file(report, name)
         response = FileResponse(
-            path.open("rb"), content_type=recorded.media_type, as_attachment=True, filename=name
+            handle, content_type=recorded.media_type, as_attachment=True, filename=name
         )
         response["ETag"] = f'"{recorded.sha256}"'
         response["X-Content-SHA256"] = recorded.sha256

@@ -110,8 +110,8 @@ def start(
         DATABASE_URL=f"sqlite:///{var_dir / 'live.sqlite3'}",
         REDIS_URL=redis_url,
         SIGNING_KEY_FILE=str(var_dir / "signing.pem"),
-        **(extra_env or {}),
     )
+    env.update(extra_env or {})
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
         cwd=ROOT,

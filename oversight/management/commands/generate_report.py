@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from core import clock
 from core.errors import GatehouseError
 from core.management.commands._cli import cli_actor
-from oversight import reports
+from oversight import reports, storage
 from oversight.models import REPORT_KINDS
 
 
@@ -42,7 +42,11 @@ class Command(BaseCommand):
             )
         except GatehouseError as exc:
             raise CommandError(exc.message) from exc
-        directory = reports.reports_root() / report.directory
+        store = storage.reports_storage()
+        try:
+            directory = store.path(report.directory)
+        except NotImplementedError:  # an object store has no local path
+            directory = f"{report.directory} of the reports storage"
         self.stdout.write(
             f"{report.kind} report for {report.period} version {report.version}: "
             f"{report.files.count()} files in {directory}, signed by key {report.key_id}"
