@@ -43,9 +43,7 @@ def hosts(tmp_path_factory):
         a.manage("load_demo_data")
         a.manage("resync_risk_state")
         key = (
-            a.manage(
-                "create_api_key", "ops", "--scopes", "pretrade,marketdata,reference,reports"
-            )
+            a.manage("create_api_key", "ops", "--scopes", "pretrade,marketdata,reference,reports")
             .strip()
             .splitlines()[-1]
         )
