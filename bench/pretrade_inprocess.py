@@ -24,7 +24,7 @@ from django.core.management import call_command  # noqa: E402
 from bench.timing import per_call  # noqa: E402
 
 
-def main(quick: bool, profile: bool) -> list[dict]:
+def main(quick: bool, profile: bool, mode_label: str | None = None) -> list[dict]:
     from compliance import geoip
     from compliance.snapshot import holder as compliance_holder
     from core.clock import ManualClock, use_clock
@@ -106,6 +106,30 @@ def main(quick: bool, profile: bool) -> list[dict]:
             client_ip="203.198.7.66",
         )
         return pretrade.check_orders([(fresh, f"fp{index}")], now=now)
+
+    if mode_label is not None:  # bench_redis_modes: one round trip and the full check only
+        m = 1_000 if quick else 5_000
+
+        def batch_check():
+            orders = []
+            for _ in range(100):
+                index = next(counter)
+                account = ("acc-sg", "acc-hk", "acc-gb")[index % 3]
+                fresh = checks.Order(
+                    f"b-{index}", account, "AAPL-PERP", "buy", Decimal("0.01"), "limit",
+                    Decimal("230.00"), client_ip="203.198.7.66",
+                )  # fmt: skip
+                orders.append((fresh, f"fp{index}"))
+            return pretrade.check_orders(orders, now=now)
+
+        return [
+            {"name": f"redis PING, {mode_label}", **per_call(client.ping, n=m, warmup=300)},
+            {"name": f"full check, {mode_label}", **per_call(full_check, n=m, warmup=300)},
+            {
+                "name": f"batch of 100 checks (3 accounts), {mode_label}",
+                **per_call(batch_check, n=m // 20, warmup=20),
+            },
+        ]
 
     script = client.register_script("return 1")
     rows = []
@@ -246,5 +270,6 @@ def _live_state_bytes(client, now, n: int) -> list[dict]:
 
 
 if __name__ == "__main__":
-    rows = main(quick="--quick" in sys.argv, profile="--profile" in sys.argv)
+    label = sys.argv[sys.argv.index("--mode") + 1] if "--mode" in sys.argv else None
+    rows = main(quick="--quick" in sys.argv, profile="--profile" in sys.argv, mode_label=label)
     print(json.dumps(rows, default=str))

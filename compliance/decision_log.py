@@ -56,9 +56,19 @@ def _row(record: dict) -> AccessDecision:
 
 
 def _store(entries: list[dict]) -> None:
-    rows = [_row(orjson.loads(fields[b"d"])) for fields in entries]
+    rows = [_row(orjson.loads(fields[b"d"])) for fields in entries if fields.get(b"void") != b"1"]
+    voids = [_row(orjson.loads(fields[b"d"])) for fields in entries if fields.get(b"void") == b"1"]
     with transaction.atomic():
         AccessDecision.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+        for row in voids:  # the answer the caller got when the replicas did not confirm
+            AccessDecision.objects.update_or_create(
+                decision_id=row.decision_id,
+                defaults={
+                    field.name: getattr(row, field.name)
+                    for field in AccessDecision._meta.concrete_fields
+                    if field.name not in ("id", "decision_id")
+                },
+            )
 
 
 def drain(*, batch: int = 500, max_seconds: float = 5.0, claim_idle_ms: int = 30_000) -> int:

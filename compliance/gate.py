@@ -28,8 +28,8 @@ from compliance.snapshot import ComplianceSnapshot, holder
 from core import policy
 from core.clock import isoformat_z
 from core.policy import SnapshotUnavailable
-from core.redis_client import REDIS_ERRORS, get_hot_redis
-from core.scripts import Script, text
+from core.redis_client import REDIS_ERRORS, add_wait, get_hot_redis
+from core.scripts import Script, run_pipeline, text
 
 logger = logging.getLogger("gatehouse.access")
 
@@ -125,17 +125,19 @@ def check_access(
             requested_by=requested_by,
         )
         try:
-            reply = _record_access(
-                keys=keys,
-                args=[
+            reply, confirmed = _append(
+                client,
+                keys,
+                [
                     snapshot.versions[policy.RULES],
                     account_field,
                     snapshot.profiles.seq(account_id),
                     orjson.dumps(record),
                 ],
-                client=client,
             )
             status = text(reply[0])
+            if status == "ok" and not confirmed:
+                return _void(client, keys[1], record)
             if status == "ok":
                 answer["decision_id"] = decision_id
                 return answer
@@ -145,6 +147,34 @@ def check_access(
         except (SnapshotUnavailable, DatabaseError) as exc:
             return fail_closed("policy snapshot", exc)
     return fail_closed("policy snapshot", "the policy kept changing while deciding")
+
+
+def _append(client, keys: list[str], args: list) -> tuple[list, bool]:
+    """The recording step, and with ``REDIS_MIN_REPLICAS`` a ``WAIT`` in the same pipeline:
+    (the step's reply, whether enough replicas hold the record)."""
+    replicas = settings.REDIS_MIN_REPLICAS
+    if not replicas:
+        return _record_access(keys=keys, args=args, client=client), True
+
+    def build(pipe) -> None:
+        _record_access(keys=keys, args=args, client=pipe)
+        add_wait(pipe, client, keys, replicas, settings.REDIS_WAIT_TIMEOUT_MS)
+
+    reply, *confirmed = run_pipeline(client, build)
+    return reply, all(int(count) >= replicas for count in confirmed)
+
+
+def _void(client, stream: str, record: dict) -> dict:
+    """A decision the replicas did not confirm: answered ``DEGRADED_FAIL_CLOSED``, and the
+    stream gets the same decision as that answer (``void``), which the drain stores over the
+    first record (``decision_log``): the log says what the caller was told."""
+    answer = fail_closed("decision log replicas", "the replicas did not confirm the record")
+    voided = {**record, "effect": answer["effect"], "reasons": answer["reasons"]}
+    try:
+        client.xadd(stream, {"d": orjson.dumps(voided), "void": "1"})
+    except REDIS_ERRORS as exc:
+        logger.error("access decision %s not voided: %s", record["decision_id"], exc)
+    return answer
 
 
 def _catch_up(snapshot, status, reply, account_id) -> ComplianceSnapshot:

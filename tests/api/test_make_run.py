@@ -20,6 +20,7 @@ import redis as redis_py
 from django.conf import settings
 
 from core import embedded_redis
+from scripts import redis_topology
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -96,14 +97,37 @@ def _stop(process: subprocess.Popen) -> str:
     return output
 
 
-CONFIGURATIONS = ["embedded-redis", "external-redis", "external-redis-postgresql"]
+CONFIGURATIONS = [
+    "embedded-redis",
+    "external-redis",
+    "external-redis-postgresql",
+    "redis-cluster",
+    "redis-sentinel",
+]
 
 
 @pytest.mark.parametrize("configuration", CONFIGURATIONS)
 def test_make_run_starts_from_a_fresh_var_directory(tmp_path, configuration):
     var_dir = tmp_path / "not-yet" / "var"  # does not exist: a fresh clone has no var/
     extra: dict[str, str] = {}
-    if configuration != "embedded-redis":
+    topology = None
+    if configuration == "redis-cluster":  # README, "Scaling out": copy-paste settings
+        topology = redis_topology.start_cluster(tmp_path / "cluster")
+        extra.update(
+            REDIS_MODE="cluster",
+            REDIS_URL=topology.url(topology.names[0]),
+            CELERY_BROKER_URL=_external_redis(),
+        )
+    elif configuration == "redis-sentinel":
+        topology = redis_topology.start_sentinels(tmp_path / "sentinel", replicas=1)
+        extra.update(
+            REDIS_MODE="sentinel",
+            REDIS_SENTINELS=redis_topology.sentinel_list(topology),
+            REDIS_SENTINEL_MASTER="gatehouse",
+            REDIS_URL="redis:///0",
+            REDIS_MIN_REPLICAS="1",
+        )
+    elif configuration != "embedded-redis":
         extra["REDIS_URL"] = _external_redis()
     database = None
     if configuration.endswith("postgresql"):
@@ -132,10 +156,18 @@ def test_make_run_starts_from_a_fresh_var_directory(tmp_path, configuration):
         assert status == 200 and lists["lists"][0]["entries"] == 8976
         status, screened = _get(f"{base}/api/v1/accounts/acc-de", credentials["api_key"])
         assert status == 200 and screened["sanctions_status"] == "review"
+        status, ready = _get(f"{base}/readyz")
+        assert ready["redis"]["mode"] == extra.get("REDIS_MODE", "standalone")
+        if topology is not None:  # the demo's state is on the topology's servers
+            assert sum(topology.key_counts().values()) > 0
     finally:
         output = _stop(process)
-        if extra.get("REDIS_URL"):
-            redis_py.Redis.from_url(extra["REDIS_URL"]).flushdb()
+        if topology is not None:
+            topology.stop()
+        own = settings.REDIS_URL.rsplit("/", 1)[0] + "/12"
+        for name in ("REDIS_URL", "CELERY_BROKER_URL"):
+            if extra.get(name) == own:
+                redis_py.Redis.from_url(own).flushdb()
         if database:
             import psycopg
 

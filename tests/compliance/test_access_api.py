@@ -284,6 +284,24 @@ def test_every_decision_is_recorded_durably(api, key, accounts):
     assert decision_log.pending() == 0
 
 
+def test_a_decision_the_replicas_do_not_confirm_fails_closed_and_is_logged_so(
+    api, key, accounts, settings
+):
+    """REDIS_MIN_REPLICAS with no replica (the test Redis has none; in the cluster pass,
+    WAIT on the bucket's node): WAIT times out short, so an allow would be unconfirmed."""
+    settings.REDIS_MIN_REPLICAS, settings.REDIS_WAIT_TIMEOUT_MS = 1, 20
+    answer = check(
+        api, key, account_id="acc-sg", client_ip="203.198.7.66", product_class="rwa_token",
+        action="open",
+    ).json()  # fmt: skip
+    assert answer["effect"] == "deny" and "decision_id" not in answer
+    assert [r["code"] for r in answer["reasons"]] == ["DEGRADED_FAIL_CLOSED"]
+    assert answer["reasons"][0]["detail"] == {"component": "decision log replicas"}
+    assert decision_log.drain(claim_idle_ms=0) == 2  # the decision, then its void
+    (row,) = AccessDecision.objects.all()
+    assert row.effect == "deny" and row.reasons == answer["reasons"]
+
+
 def test_a_profile_change_reaches_the_next_decision(
     api, key, accounts, make_key, django_capture_on_commit_callbacks
 ):

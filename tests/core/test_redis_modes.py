@@ -178,3 +178,23 @@ def test_sentinel_mode_points_celery_at_the_same_sentinels():
 def test_bad_sentinel_addresses_are_refused():
     with pytest.raises(Exception, match="not host:port"):
         redis_client.sentinel_addresses("10.0.0.1")
+
+
+def test_celery_messages_go_through_the_sentinels_broker(sentinels):
+    """The broker settings of sentinel mode carry a message through the real Sentinels."""
+    from kombu import Connection
+
+    from settings.base import celery_broker
+
+    url, options = celery_broker(
+        "redis:///5", "sentinel", redis_topology.sentinel_list(sentinels), "gatehouse"
+    )
+    with Connection(url, transport_options=options) as connection:
+        queue = connection.SimpleQueue("gatehouse-test")
+        queue.put({"hello": "sentinel"})
+        message = queue.get(timeout=10)
+        assert message.payload == {"hello": "sentinel"}
+        message.ack()
+        queue.close()
+    primary = redis.Redis(port=sentinels.ports["primary"], db=5)
+    assert primary.exists("gatehouse-test") == 0  # consumed from the primary's database 5
