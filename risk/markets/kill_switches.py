@@ -6,7 +6,10 @@ keeps under its direct control. The durable record is ``KillSwitch`` (current po
 written as the last step of the same transaction so an engagement is in force when the
 request answers:
 
-- ``global``: key ``gh:global:kill`` exists (its value: the instant it was engaged).
+- ``global``: key ``gh:global:kill`` exists (its value: the instant it was engaged), and so
+  does a copy in every account bucket, ``gh:{acct:<b>}:kill``: a check reads its own
+  bucket's copy, so on a Redis Cluster no single node is visited by every check. All copies
+  are written (one pipeline) before the engagement answers.
 - ``account``: key ``account_key(id, "kill")`` exists -- in the account's slot, so the atomic
   pre-trade step reads it in the same Lua call.
 - ``instrument``: field ``kill_status`` is ``halted`` in ``gh:{inst:<SYMBOL>}:market``; the
@@ -26,7 +29,7 @@ from django.db import transaction
 
 from core import audit, clock
 from core.errors import ValidationFailed
-from core.redis_client import account_key, get_redis, global_key
+from core.redis_client import ACCOUNT_BUCKETS, account_key, bucket_key, get_redis, global_key
 from risk.markets.live import live_controller
 from risk.markets.ticks import format_instant
 from risk.models import KILL_SWITCH_SCOPES, Instrument, KillSwitch, KillSwitchEvent
@@ -40,6 +43,14 @@ _TARGET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,99}$")
 
 def account_kill_key(account_id: str) -> str:
     return account_key(account_id, "kill")
+
+
+def bucket_kill_key(bucket: int) -> str:
+    """The global switch's copy in one account bucket (what the pre-trade check reads)."""
+    return bucket_key(bucket, "kill")
+
+
+GLOBAL_KILL_KEYS = (GLOBAL_KILL_KEY, *(bucket_kill_key(b) for b in range(ACCOUNT_BUCKETS)))
 
 
 def _target(scope: str, target: str) -> str:
@@ -73,11 +84,14 @@ def _mirror(scope: str, target: str, engaged: bool, now: datetime, reason: str) 
     if scope == INSTRUMENT:
         live_controller().set_kill_switch(target, engaged, now, reason or None)
         return
-    key = GLOBAL_KILL_KEY if scope == GLOBAL else account_kill_key(target)
-    if engaged:
-        get_redis().set(key, format_instant(now))
-    else:
-        get_redis().delete(key)
+    keys = GLOBAL_KILL_KEYS if scope == GLOBAL else (account_kill_key(target),)
+    pipe = get_redis().pipeline(transaction=False)
+    for key in keys:  # one command per key: a cluster spreads them over its nodes
+        if engaged:
+            pipe.set(key, format_instant(now))
+        else:
+            pipe.delete(key)
+    pipe.execute()
 
 
 def set_kill_switch(

@@ -42,9 +42,10 @@ from core.clock import isoformat_z
 from core.policy import SnapshotUnavailable
 from core.redis_client import (
     REDIS_ERRORS,
+    account_bucket,
     add_wait,
+    bucket_key,
     get_hot_redis,
-    global_key,
     instrument_key,
 )
 from core.scripts import run_pipeline, text
@@ -168,12 +169,17 @@ class _Batch:
             item.terms = self.snapshot.terms(item.order.instrument)
             item.lots = 0 if item.terms is None else item.terms.lots(item.order.quantity)
             item.reserved_open_interest = False
-        replies = run_pipeline(self.client, lambda pipe: self._steps(pipe, items, leftovers))
+        buckets = sorted({account_bucket(item.order.account_id) for item in items})
+        replies = run_pipeline(
+            self.client, lambda pipe: self._steps(pipe, items, leftovers, buckets)
+        )
         replies = replies[len(leftovers) :]
-        global_kill = bool(replies[-1])
+        killed = {b for b, on in zip(buckets, replies[-len(buckets) :], strict=True) if on}
         publications = {}
         for item, (verdict, values) in zip(
-            (item for item in items if item.terms is not None), replies[:-1], strict=True
+            (item for item in items if item.terms is not None),
+            replies[: -len(buckets)],
+            strict=True,
         ):
             item.open_interest = text(verdict)
             item.reserved_open_interest = item.open_interest == "ok"
@@ -181,9 +187,9 @@ class _Batch:
                 publications[item.terms.symbol] = values
         self._read_markets(publications)
         for item in items:
-            self._assess(item, global_kill)
+            self._assess(item, account_bucket(item.order.account_id) in killed)
 
-    def _steps(self, pipe, items: list[_Order], leftovers: list[_Order]) -> None:
+    def _steps(self, pipe, items: list[_Order], leftovers: list[_Order], buckets) -> None:
         release = atomic.script("release_open_interest")
         step = atomic.script("instrument_step")
         for item in leftovers:
@@ -209,7 +215,8 @@ class _Batch:
                 ],
                 client=pipe,
             )
-        pipe.get(global_key("kill"))
+        for bucket in buckets:  # the global kill switch, as copied into each account bucket
+            pipe.get(bucket_key(bucket, "kill"))
 
     def _read_markets(self, publications: dict[str, list]) -> None:
         """Each instrument's market at ``now``: from its stored publication while exact;

@@ -7,7 +7,7 @@ import pytest
 
 from core.clock import ManualClock, isoformat_z, use_clock
 from core.models import AuditEntry
-from core.redis_client import account_key, global_key, instrument_key
+from core.redis_client import ACCOUNT_BUCKETS, account_key, global_key, instrument_key
 from risk.markets import kill_switches
 from risk.models import KillSwitch, KillSwitchEvent, MarketEvent
 from tests.conftest import auth
@@ -125,8 +125,20 @@ def test_engaging_twice_records_once(api, operator, redis_conn):
 def test_a_flushed_redis_cannot_release_a_switch(api, operator, redis_conn):
     switch(api, operator, scope="global", target="", engaged=True)
     redis_conn.delete(global_key("kill"))
+    redis_conn.delete(kill_switches.bucket_kill_key(7))
     kill_switches.sync_to_redis()
     assert redis_conn.exists(global_key("kill"))
+    assert redis_conn.exists(kill_switches.bucket_kill_key(7))
+
+
+def test_the_global_switch_is_copied_into_every_account_bucket(api, operator, redis_conn):
+    """A check reads its own bucket's copy (no key every check must visit on a cluster)."""
+    switch(api, operator, scope="global", target="", engaged=True)
+    copies = [kill_switches.bucket_kill_key(b) for b in range(ACCOUNT_BUCKETS)]
+    assert sum(redis_conn.exists(key) for key in copies) == ACCOUNT_BUCKETS
+    switch(api, operator, scope="global", target="", engaged=False)
+    assert sum(redis_conn.exists(key) for key in copies) == 0
+    assert not redis_conn.exists(global_key("kill"))
 
 
 @pytest.mark.parametrize(
