@@ -168,11 +168,12 @@ def start_standalone(directory: Path) -> Topology:
     return topology
 
 
-def start_cluster(directory: Path, primaries: int = 3) -> Topology:
-    """A Redis Cluster of ``primaries`` nodes covering all 16,384 slots."""
+def start_cluster(directory: Path, primaries: int = 3, replicas: int = 0) -> Topology:
+    """A Redis Cluster of ``primaries`` nodes covering all 16,384 slots, each with
+    ``replicas`` replicas (``node<N>`` names every server, primaries first)."""
     topology = Topology(cluster=True)
     try:
-        ports = free_ports(primaries)
+        ports = free_ports(primaries * (1 + replicas))
         for index, port in enumerate(ports):
             name = f"node{index}"
             args = _server_args(
@@ -196,7 +197,7 @@ def start_cluster(directory: Path, primaries: int = 3) -> Topology:
                 "create",
                 *(f"127.0.0.1:{port}" for port in ports),
                 "--cluster-replicas",
-                "0",
+                str(replicas),
                 "--cluster-yes",
             ],
             check=True,
@@ -209,6 +210,14 @@ def start_cluster(directory: Path, primaries: int = 3) -> Topology:
                 lambda node=node: node.cluster("info")["cluster_state"] == "ok",
                 f"cluster node {port} did not reach cluster_state:ok",
             )
+        if replicas:
+            first = redis.Redis(port=ports[0], socket_timeout=0.5, decode_responses=True)
+
+            def replicas_joined() -> bool:
+                lines = first.execute_command("CLUSTER", "NODES").splitlines()
+                return sum(" slave " in f" {line} " for line in lines) >= primaries * replicas
+
+            _wait_for(replicas_joined, "the cluster's replicas did not join")
     except BaseException:
         topology.stop()
         raise

@@ -198,3 +198,35 @@ def test_celery_messages_go_through_the_sentinels_broker(sentinels):
         queue.close()
     primary = redis.Redis(port=sentinels.ports["primary"], db=5)
     assert primary.exists("gatehouse-test") == 0  # consumed from the primary's database 5
+
+
+def test_wait_on_a_cluster_with_replicas_asks_each_written_primary(tmp_path):
+    """REDIS_MIN_REPLICAS on a cluster: one WAIT per primary the pipeline wrote to, each on
+    the connection that carried that node's writes, each confirmed by its own replica."""
+    topology = redis_topology.start_cluster(tmp_path, primaries=3, replicas=1)
+    try:
+        with cluster_settings(topology):
+            client = redis_client.get_redis()
+            replicas = [
+                port
+                for port in topology.ports.values()
+                if redis.Redis(port=port).info("replication")["role"] == "slave"
+            ]
+            assert len(client.get_primaries()) == 3 and len(replicas) == 3
+            for primary in client.get_primaries():
+                node = redis.Redis(port=primary.port, socket_timeout=0.5)
+                redis_topology._wait_for(
+                    lambda node=node: redis_topology._replicas_online(node) >= 1,
+                    f"the replica of {primary.name} did not sync",
+                )
+            keys = [account_key(f"acc-{n}", "risk") for n in range(60)]
+            pipe = client.pipeline(transaction=False)
+            for key in keys:
+                pipe.hset(key, "collateral", 1)
+            added = redis_client.add_wait(pipe, client, keys, 1, 2000)
+            replies = pipe.execute()
+            assert added == 3 and replies[len(keys) :] == [1, 1, 1]
+            replicated = sum(redis.Redis(port=port).dbsize() for port in replicas)
+            assert replicated == len(keys)
+    finally:
+        topology.stop()
