@@ -142,7 +142,12 @@ def main(quick: bool, profile: bool, mode_label: str | None = None) -> list[dict
             "the verdicts the order can use (open; reduce only if open is refused), assess; "
             "NautilusTrader RiskEngine ref: 11.8 µs",
         ),
-        ("stateless checks incl. GeoIP lookup", stateless_with_geoip, "MaxMind C reader"),
+        (
+            "stateless checks incl. GeoIP lookup",
+            stateless_with_geoip,
+            "the process's locator: one client address, so its bounded cache answers "
+            "(bench_access geoip_lookup is the uncached lookup)",
+        ),
         ("market view from the stored publication", market_from_hash, "pub_ fields"),
         (
             "full check incl. both atomic Redis steps",

@@ -23,6 +23,9 @@ Why it is written this way:
   registrant. An address without ``country`` is unlocated; the ``ip_unlocated`` signal
   default handles that doubt instead of a guess.
 * Private, reserved and unknown addresses have no record and are unlocated.
+* Orders come from few client addresses: each locator keeps the facts of the addresses it
+  located (at most ``cache_size``, the oldest dropped first) and forgets them all when a
+  database file is replaced, so a cached answer is always the open database's.
 """
 
 from __future__ import annotations
@@ -89,24 +92,26 @@ class _Database:
         self.reader, self.identity = _open(path, kinds)
         self.rejected: tuple[int, ...] | None = None
 
-    def reload_if_replaced(self) -> None:
+    def reload_if_replaced(self) -> bool:
+        """Open the file again if it was replaced; whether the reader changed."""
         try:
             identity = _identity(self.path)
         except OSError as error:
             logger.warning(
                 "GeoIP database %s is not readable (%s); keeping the open one", self.path, error
             )
-            return
+            return False
         if identity == self.identity or identity == self.rejected:
-            return
+            return False
         try:
             reader, identity = _open(self.path, self.kinds)
         except GeoIpDatabaseError as error:
             self.rejected = identity
             logger.warning("%s; keeping the open one", error)
-            return
+            return False
         self.reader, self.identity = reader, identity
         logger.info("GeoIP database %s reloaded", self.path)
+        return True
 
 
 def _lookup(reader: maxminddb.Reader, ip: str) -> dict | None:
@@ -132,7 +137,10 @@ class IpLocator:
         anonymous_path: str | None = None,
         *,
         clock: Callable[[], int] = time.monotonic_ns,
+        cache_size: int = 65_536,
     ) -> None:
+        self._located: dict[str, IpFacts] = {}
+        self._cache_size = cache_size
         self._city = _Database(city_path, _CITY_TYPES)
         self._anonymous = _Database(anonymous_path, _ANONYMOUS_TYPES) if anonymous_path else None
         self._clock = clock
@@ -143,6 +151,19 @@ class IpLocator:
         """The facts about ``ip``; ValueError if it is not an IPv4 or IPv6 address."""
         if self._clock() >= self._next_check:
             self.refresh()
+        found = self._located.get(ip)
+        if found is None:
+            found = self._locate(ip)
+            located = self._located
+            if len(located) >= self._cache_size:
+                try:  # the oldest entry (dicts keep insertion order); another thread may race
+                    del located[next(iter(located))]
+                except (KeyError, StopIteration, RuntimeError):
+                    located.clear()
+            located[ip] = found
+        return found
+
+    def _locate(self, ip: str) -> IpFacts:
         record = _lookup(self._city.reader, ip)
         country = subdivision = None
         if record is not None:
@@ -173,9 +194,11 @@ class IpLocator:
             return
         try:
             self._next_check = self._clock() + RECHECK_INTERVAL_NS
-            self._city.reload_if_replaced()
+            changed = self._city.reload_if_replaced()
             if self._anonymous is not None:
-                self._anonymous.reload_if_replaced()
+                changed = self._anonymous.reload_if_replaced() or changed
+            if changed:
+                self._located = {}
         finally:
             self._refreshing.release()
 

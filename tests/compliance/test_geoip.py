@@ -224,6 +224,27 @@ def test_replaced_database_is_reloaded_at_most_once_a_second(tmp_path, city) -> 
     assert locator.lookup("198.51.100.1").country == "PL"
 
 
+def test_located_addresses_are_kept_boundedly_and_forgotten_on_replacement(
+    tmp_path, city, anonymous
+) -> None:
+    clock = [10**12]
+    locator = IpLocator(str(city), str(anonymous), clock=lambda: clock[0], cache_size=3)
+    first = locator.lookup("198.51.100.1")
+    assert locator.lookup("198.51.100.1") is first  # the cached facts, no second lookup
+    for n in range(2, 8):
+        locator.lookup(f"198.51.100.{n}")
+    assert len(locator._located) == 3 and "198.51.100.1" not in locator._located
+    assert locator.lookup("198.51.100.1") == first  # located again, same facts
+    # Replacing the Anonymous-IP database alone also forgets every cached answer.
+    assert first.is_anonymous_vpn
+    flags = {"198.51.100.0/24": {"is_anonymous": True, "is_tor_exit_node": True}}
+    write_database(tmp_path / "next-anon.mmdb", flags, "GeoIP2-Anonymous-IP")
+    os.replace(tmp_path / "next-anon.mmdb", anonymous)
+    clock[0] += RECHECK_INTERVAL_NS
+    again = locator.lookup("198.51.100.1")
+    assert again.is_tor_exit_node and not again.is_anonymous_vpn
+
+
 def test_a_broken_replacement_keeps_the_open_database(tmp_path, city) -> None:
     clock = [10**12]
     locator = IpLocator(str(city), clock=lambda: clock[0])
