@@ -24,7 +24,8 @@ Why it is written this way:
   default handles that doubt instead of a guess.
 * Private, reserved and unknown addresses have no record and are unlocated.
 * Orders come from few client addresses: each locator keeps the facts of the addresses it
-  located (at most ``cache_size``, the oldest dropped first) and forgets them all when a
+  located (at most ``cache_size``, 16,384 by default, the oldest dropped first; measured
+  about 380 bytes each, so at most about 6 MB per process) and forgets them all when a
   database file is replaced, so a cached answer is always the open database's.
 """
 
@@ -137,7 +138,7 @@ class IpLocator:
         anonymous_path: str | None = None,
         *,
         clock: Callable[[], int] = time.monotonic_ns,
-        cache_size: int = 65_536,
+        cache_size: int = 16_384,
     ) -> None:
         self._located: dict[str, IpFacts] = {}
         self._cache_size = cache_size
