@@ -74,8 +74,12 @@ class Topology:
         return redis.Redis(port=self.ports[first], **options)
 
     def key_counts(self) -> dict[str, int]:
-        """How many keys each server holds (DBSIZE of its database 0)."""
-        return {name: redis.Redis(port=port).dbsize() for name, port in self.ports.items()}
+        """How many keys each data server holds (DBSIZE of its database 0; Sentinels hold none)."""
+        return {
+            name: redis.Redis(port=port).dbsize()
+            for name, port in self.ports.items()
+            if not name.startswith("sentinel")
+        }
 
     def kill(self, name: str) -> None:
         """SIGKILL one process (a crash, not a shutdown)."""
