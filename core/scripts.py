@@ -17,7 +17,7 @@ from pathlib import Path
 
 import redis
 
-from core.redis_client import is_pipeline
+from core.redis_client import is_pipeline, routing
 
 _registry: dict[str, Script] = {}
 _loaded: set[int] = set()
@@ -37,9 +37,11 @@ class Script:
 
     def __call__(self, keys, args, client):
         if is_pipeline(client):
-            # execute_command, not evalsha(): a cluster pipeline refuses the method (it
-            # cannot know the keys' slots in general) but routes the command by its keys.
-            return client.execute_command("EVALSHA", self.sha, len(keys), *keys, *args)
+            # execute_command, not evalsha(): a cluster pipeline refuses the method; routed
+            # to the node of its keys' slot (``routing``), with no lookup of its keys.
+            return client.execute_command(
+                "EVALSHA", self.sha, len(keys), *keys, *args, **routing(client, keys)
+            )
         ensure_loaded(client)
         try:
             return client.evalsha(self.sha, len(keys), *keys, *args)

@@ -230,3 +230,33 @@ def test_wait_on_a_cluster_with_replicas_asks_each_written_primary(tmp_path):
             assert replicated == len(keys)
     finally:
         topology.stop()
+
+
+def test_a_cluster_pipeline_of_lua_steps_asks_the_server_nothing_about_their_keys(cluster):
+    """Without explicit routing, redis-py sent ``COMMAND GETKEYS`` to the server before
+    every EVALSHA of a cluster pipeline (one round trip per step: a batch of 100 checks
+    took 4.3× the standalone time in the bench)."""
+    from core.policy import policy_key
+    from core.scripts import run_pipeline
+    from risk.pretrade import steps
+
+    def getkeys_calls() -> int:
+        total = 0
+        for port in cluster.ports.values():
+            stats = redis.Redis(port=port).info("commandstats")
+            total += stats.get("cmdstat_command|getkeys", {}).get("calls", 0)
+        return total
+
+    with cluster_settings(cluster):
+        client = redis_client.get_redis()
+        release = steps.script("release_open_interest")
+        before = getkeys_calls()
+
+        def build(pipe):
+            for n in range(50):
+                release(keys=steps.open_interest_keys(f"S{n}"), args=[f"r{n}", -1, 0], client=pipe)
+                pipe.hget(policy_key(n), "r")
+
+        replies = run_pipeline(client, build)
+        assert len(replies) == 100
+        assert getkeys_calls() == before
