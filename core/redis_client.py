@@ -65,12 +65,19 @@ def sentinel_addresses(text: str) -> list[tuple[str, int]]:
 
 def _options(hot: bool) -> dict:
     timeout = settings.REDIS_HOT_TIMEOUT if hot else settings.REDIS_SOCKET_TIMEOUT
-    return {
+    options = {
         "socket_timeout": timeout,
         "socket_connect_timeout": min(timeout, settings.REDIS_CONNECT_TIMEOUT),
         "health_check_interval": 30,
         "retry_on_timeout": False,
     }
+    if hot:
+        # No silent resend on the hot path (redis-py retries three times by default): a step
+        # whose reply was lost is answered DEGRADED_FAIL_CLOSED and voided later
+        # (risk/pretrade/in_doubt.py); a resend would answer from its record instead and
+        # take away the void's right to release it.
+        options["retry"] = Retry(NoBackoff(), 0)
+    return options
 
 
 def _build(chosen: str, hot: bool):
@@ -78,9 +85,9 @@ def _build(chosen: str, hot: bool):
     if chosen == CLUSTER:
         # No retries on the hot path: a node that does not answer within the timeout is a
         # fail-closed answer; the next command finds the refreshed slot table.
-        retry = Retry(NoBackoff(), 0 if hot else 2)
+        options["retry"] = Retry(NoBackoff(), 0 if hot else 2)
         try:
-            return RedisCluster.from_url(settings.REDIS_URL, retry=retry, **options)
+            return RedisCluster.from_url(settings.REDIS_URL, **options)
         except RedisClusterException as exc:  # no node answered: the same as a refused connection
             raise redis.ConnectionError(f"Redis Cluster at {settings.REDIS_URL}: {exc}") from exc
     if chosen == SENTINEL:

@@ -101,7 +101,7 @@ def run_cluster_pass(pytest: list[str], env: dict[str, str]) -> int:
         }
         return run(
             f"Redis suite on a Redis Cluster ({len(cluster.names)} primaries)",
-            [*pytest, "-m", "not once", *CLUSTER_SUITE],
+            [*pytest, "-m", "not once and not standalone_redis", *CLUSTER_SUITE],
             cluster_env,
         )
     finally:

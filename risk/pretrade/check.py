@@ -10,7 +10,8 @@ unneeded, one to release those. One more, only when some instrument's stored pub
 no longer describes ``now``: the whole market hash of every such instrument, read in one
 pipeline (the view is then computed from the record). The response never waits on SQL:
 decisions reach the database through the bucket streams written in the account step.
-Anything unavailable answers ``DEGRADED_FAIL_CLOSED``.
+Anything unavailable answers ``DEGRADED_FAIL_CLOSED``; account steps sent whose reply never
+came (they may have reserved) are voided by the next batch (``in_doubt``).
 
 Worked out once per order: its lots (sent to the instrument step and handed to the
 stateless stage), its account's profile (the standing and the jurisdiction verdicts) and
@@ -51,7 +52,7 @@ from core.redis_client import (
 from core.scripts import run_pipeline, text
 from risk.markets.snapshot import InstrumentSnapshot, InstrumentTerms, holder
 from risk.markets.view import PUBLICATION_FIELDS, view_from_hash, view_from_publication
-from risk.pretrade import answers, checks
+from risk.pretrade import answers, checks, in_doubt
 from risk.pretrade import steps as atomic
 from risk.pretrade.answers import fail_closed, fingerprint, render
 from risk.pretrade.checks import Order
@@ -78,6 +79,7 @@ class _Order:
     reserved_open_interest: bool = False
     assessment: checks.Assessment | None = None
     skeleton: dict | None = None
+    replay: bytes = b""  # the parts of the answer its record keeps for a repeat
 
 
 def check_orders(orders: list[tuple[Order, str]], *, now: datetime) -> list[dict]:
@@ -118,14 +120,18 @@ class _Batch:
         self.verdicts = BatchVerdicts(compliance, now)
         self._markets: dict[str, checks.MarketConditions] = {}
         self.unconfirmed = False
+        self.unanswered: dict[int, dict] = {}  # index -> the answer of a step sent, unanswered
 
     def fail_all(self, component: str) -> list[dict]:
         return [
-            fail_closed(i.order.order_id, component, None, self.now, self.started)
-            for i in self.items
+            self.unanswered.get(index)
+            or fail_closed(item.order.order_id, component, None, self.now, self.started)
+            for index, item in enumerate(self.items)
         ]
 
     def run(self) -> list[dict]:
+        if in_doubt.waiting():
+            in_doubt.settle(self.client, self.now_ms)
         answers_at: dict[int, dict] = {}
         pending = list(range(len(self.items)))
         for _ in range(ATTEMPTS):
@@ -281,6 +287,9 @@ class _Batch:
         instruments = self.snapshot.versions[policy.INSTRUMENTS]
         sessions = self.snapshot.versions[policy.SESSIONS]
 
+        for item in items:
+            item.replay = orjson.dumps({name: item.skeleton[name] for name in answers.REPLAYED})
+
         def build(pipe):
             for item in items:
                 a, order = item.assessment, item.order
@@ -310,7 +319,7 @@ class _Batch:
                         instruments,
                         sessions,
                         item.facts_seq,
-                        orjson.dumps({name: item.skeleton[name] for name in answers.REPLAYED}),
+                        item.replay,
                     ],
                     client=pipe,
                 )
@@ -322,7 +331,11 @@ class _Batch:
                 settings.REDIS_WAIT_TIMEOUT_MS,
             )
 
-        replies = run_pipeline(self.client, build)
+        try:
+            replies = run_pipeline(self.client, build)
+        except REDIS_ERRORS:
+            self._unanswered(indices)
+            raise
         confirmed = replies[len(items) :]
         self.unconfirmed = any(int(n) < settings.REDIS_MIN_REPLICAS for n in confirmed)
         return [atomic.AccountStepResult.parse(raw) for raw in replies[: len(items)]]
@@ -366,30 +379,55 @@ class _Batch:
         skeleton = orjson.loads(result.record) if result.status == "duplicate" else item.skeleton
         return render(skeleton, result.decision, result.codes, self.started)
 
+    def _degraded(self, item: _Order, component: str) -> tuple[dict, dict]:
+        """The ``DEGRADED_FAIL_CLOSED`` answer for an order whose step may have accepted it,
+        and the decision record that says so."""
+        answer = fail_closed(
+            item.order.order_id,
+            component,
+            item.skeleton["policy_version"],
+            self.now,
+            self.started,
+        )
+        answer["evaluated_at"] = self.evaluated_at
+        return answer, {**item.skeleton, "reasons": answer["reasons"], "unless_reducing": []}
+
+    def _unanswered(self, indices: list[int]) -> None:
+        """The account steps were sent but their replies never came: each may have been
+        applied. Answered ``DEGRADED_FAIL_CLOSED`` and voided by a later batch (``in_doubt``)."""
+        waiting = []
+        for index in indices:
+            item = self.items[index]
+            self.unanswered[index], record = self._degraded(item, "redis")
+            waiting.append(self._waiting(item, record))
+        in_doubt.note(waiting)
+
+    def _waiting(self, item: _Order, record: dict) -> in_doubt.Unanswered:
+        item.reserved_open_interest = False  # the void releases it
+        return in_doubt.Unanswered(
+            account_id=item.order.account_id,
+            order_id=item.order.order_id,
+            instrument=item.order.instrument,
+            fingerprint=item.fingerprint,
+            record=orjson.dumps(record),
+            replay=orjson.dumps({name: record[name] for name in answers.REPLAYED}),
+            attempt=item.replay,
+            window_end_ms=self.now_ms + self.window_ms,
+        )
+
     def _void(self, indices: list[int]) -> dict[int, dict]:
         """Accepts the replicas did not confirm in time (``REDIS_MIN_REPLICAS``): answered
         ``DEGRADED_FAIL_CLOSED``, their reservations released and their records turned into
         that reject (``void_step``), so nothing a failover could lose was acknowledged. If
-        Redis cannot even take the release, the reservation stays until the order expires:
-        limits err on the safe side."""
+        Redis cannot take the void now, a later batch does (``in_doubt``)."""
         void, release = atomic.script("void_step"), atomic.script("release_open_interest")
-        found = {}
+        found, records = {}, {}
         for index in indices:
-            item = self.items[index]
-            answer = fail_closed(
-                item.order.order_id,
-                "redis replicas",
-                item.skeleton["policy_version"],
-                self.now,
-                self.started,
-            )
-            answer["evaluated_at"] = self.evaluated_at
-            found[index] = answer
+            found[index], records[index] = self._degraded(self.items[index], "redis replicas")
 
         def build(pipe):
             for index in indices:
-                item, answer = self.items[index], found[index]
-                record = {**item.skeleton, "reasons": answer["reasons"], "unless_reducing": []}
+                item, record = self.items[index], records[index]
                 void(
                     keys=atomic.void_keys(item.order.account_id, item.order.order_id),
                     args=[
@@ -400,6 +438,7 @@ class _Batch:
                         orjson.dumps(record),
                         orjson.dumps({name: record[name] for name in answers.REPLAYED}),
                         self.now_ms + self.window_ms,
+                        "",
                     ],
                     client=pipe,
                 )
@@ -408,7 +447,8 @@ class _Batch:
         try:
             run_pipeline(self.client, build)
         except REDIS_ERRORS as exc:
-            logger.error("pre-trade: unconfirmed accepts not voided: %s", exc)
+            logger.error("pre-trade: unconfirmed accepts not voided yet: %s", exc)
+            in_doubt.note([self._waiting(self.items[i], records[i]) for i in indices])
         for index in indices:
             self.items[index].reserved_open_interest = False
         return found

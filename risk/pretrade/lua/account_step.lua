@@ -36,6 +36,11 @@ local previous = redis.call('GET', order_key)
 if previous then
   local stored = cjson.decode(previous)
   local status = (stored.fp == fingerprint) and 'duplicate' or 'conflict'
+  if status == 'duplicate' and stored.decision == 'accept' and not stored.acked then
+    -- Answered now, if its own step's reply was lost: no in-doubt void may take it back.
+    stored.acked = 1
+    redis.call('SET', order_key, cjson.encode(stored), 'KEEPTTL')
+  end
   return {status, stored.decision, stored.codes, tostring(stored.reduces), stored.record}
 end
 
