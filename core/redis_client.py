@@ -162,8 +162,67 @@ def routing(pipe, keys) -> dict:
     return {}
 
 
+class LeanPipeline:
+    """A non-transactional pipeline for a standalone or Sentinel-watched Redis without
+    redis-py's ``Pipeline`` machinery (its command stack, per-command response callbacks and
+    options, reset and watch state): the commands are packed into one write on one pooled
+    connection and the replies read in order, raw (no callbacks: the hot path queues only
+    EVALSHA, GET and WAIT, whose replies need none). As redis-py's: an error reply is raised
+    after every reply was read; a connection error drops the connection and is retried as
+    the client's ``Retry`` says (never on the hot client). Measured in ``bench_pretrade``."""
+
+    __slots__ = ("client", "commands")
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+        self.commands: list[tuple] = []
+
+    def execute_command(self, *args, **options) -> None:
+        self.commands.append(args)
+
+    def get(self, key) -> None:
+        self.commands.append(("GET", key))
+
+    def execute(self) -> list:
+        if not self.commands:
+            return []
+        pool = self.client.connection_pool
+        conn = pool.get_connection()
+        try:
+            replies = conn.retry.call_with_retry(
+                lambda: self._send(conn), lambda _error: conn.disconnect()
+            )
+        except BaseException:
+            conn.disconnect()
+            raise
+        finally:
+            pool.release(conn)
+        for reply in replies:
+            if isinstance(reply, redis.ResponseError):
+                raise reply
+        return replies
+
+    def _send(self, conn) -> list:
+        conn.send_packed_command(conn.pack_commands(self.commands))
+        replies = []
+        for _ in self.commands:
+            try:
+                replies.append(conn.read_response())
+            except redis.ResponseError as error:  # the connection is still in step
+                replies.append(error)
+        return replies
+
+
+def lean_pipeline(client):
+    """A non-transactional pipeline: ``LeanPipeline`` but on a cluster, whose pipeline
+    routes each command to its slot's node."""
+    if isinstance(client, RedisCluster):
+        return client.pipeline(transaction=False)
+    return LeanPipeline(client)
+
+
 def is_pipeline(client) -> bool:
-    return isinstance(client, redis.client.Pipeline | ClusterPipeline)
+    return isinstance(client, LeanPipeline | redis.client.Pipeline | ClusterPipeline)
 
 
 def is_cluster(client) -> bool:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import redis
 
-from core.redis_client import is_pipeline, routing
+from core.redis_client import is_pipeline, lean_pipeline, routing
 
 _registry: dict[str, Script] = {}
 _loaded: set[int] = set()
@@ -73,7 +73,7 @@ def run_pipeline(client: redis.Redis, build: Callable[[redis.client.Pipeline], N
     """Build and execute a pipeline of script calls; on NOSCRIPT reload and run it again."""
     ensure_loaded(client)
     for attempt in (1, 2):
-        pipe = client.pipeline(transaction=False)
+        pipe = lean_pipeline(client)
         build(pipe)
         try:
             return pipe.execute()
