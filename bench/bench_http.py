@@ -20,7 +20,16 @@ CONNECTIONS = 32
 
 
 WRK_SCRIPT = str(Path(__file__).resolve().parent / "wrk" / "pretrade.lua")
+ACCESS_SCRIPT = str(Path(__file__).resolve().parent / "wrk" / "access.lua")
 BATCH = 100
+# Issue 17's goals, as shares of the baseline's req/s (None: an absolute goal in the note).
+GOALS = {
+    "/api/v1/pretrade/check": "goal >= 50% of baseline, p99 <= 10 ms",
+    "/api/v1/access/check": "goal >= 60% of baseline",
+    "/api/v1/pretrade/check-batch": "goal >= 30,000 checks/s",
+}
+# granian workers x threads tried for the single check (with the same baseline each time)
+SWEEP = ((2, 1), (2, 2), (4, 1), (4, 2))
 
 
 def _wrk(
@@ -57,6 +66,7 @@ def endpoints(key: str) -> list[tuple[str, str, dict[str, str], str | None, int]
         ("http GET /healthz (baseline: trivial view)", "/healthz", {}, None, 1),
         ("http GET /api/v1/auth/whoami (DRF + API key)", "/api/v1/auth/whoami", auth, None, 1),
         ("http POST /api/v1/pretrade/check", "/api/v1/pretrade/check", auth, WRK_SCRIPT, 1),
+        ("http POST /api/v1/access/check", "/api/v1/access/check", auth, ACCESS_SCRIPT, 1),
         (
             f"http POST /api/v1/pretrade/check-batch ({BATCH} orders)",
             "/api/v1/pretrade/check-batch",
@@ -126,30 +136,43 @@ def run(quick: bool = False) -> list[dict]:
             .splitlines()[-1]
         )
         _prepare(server, key, redis_url)
-        rows, baseline = [], None
-        for name, path, headers, script, batch in endpoints(key):
-            _wrk(server.base_url + path, 1, headers, script, batch)  # warm-up
-            result = _wrk(server.base_url + path, seconds, headers, script, batch)
-            baseline = baseline or result["ops_per_s"]
-            share = 100 * result["ops_per_s"] / baseline
-            if batch > 1:
-                result["ops_per_s"] *= batch
-                share = 0.0
-            rows.append(
-                {
-                    "name": name,
-                    "n": CONNECTIONS,
-                    **{k: result[k] for k in ("ops_per_s", "median_us", "p99_us")},
-                    "note": (
-                        f"{share:.0f}% of baseline req/s"
-                        if batch == 1
-                        else f"checks/s ({batch} orders per request)"
-                    )
-                    + f"; non-2xx {result['errors']}; "
-                    f"granian wsgi {workers}x{threads}, wrk -c{CONNECTIONS}",
-                }
-            )
+        rows = _measure(server, endpoints(key), seconds, f"{workers}x{threads}")
+        # The same single check under other granian settings, each with its own baseline.
+        sweep = [e for e in endpoints(key) if e[1] in ("/healthz", "/api/v1/pretrade/check")]
+        for sweep_workers, sweep_threads in SWEEP if not quick else ():
+            live.stop(server)
+            server = live.restart(server, sweep_workers, sweep_threads)
+            setting = f"{sweep_workers}x{sweep_threads}"
+            for row in _measure(server, sweep, max(seconds // 2, 2), setting):
+                rows.append({**row, "name": f"{row['name']}, granian {setting}"})
         return rows
     finally:
         live.stop(server)
         redis_process.kill()
+
+
+def _measure(server, chosen, seconds: int, setting: str) -> list[dict]:
+    rows, baseline = [], None
+    for name, path, headers, script, batch in chosen:
+        _wrk(server.base_url + path, 1, headers, script, batch)  # warm-up
+        result = _wrk(server.base_url + path, seconds, headers, script, batch)
+        baseline = baseline or result["ops_per_s"]
+        share = result["ops_per_s"] / baseline
+        if batch > 1:
+            result["ops_per_s"] *= batch
+        goal = GOALS.get(path.split("?")[0])
+        rows.append(
+            {
+                "name": name,
+                "n": CONNECTIONS,
+                **{k: result[k] for k in ("ops_per_s", "median_us", "p99_us")},
+                "note": (
+                    f"{share:.2f}x the baseline's req/s"
+                    if batch == 1
+                    else f"checks/s ({batch} orders per request)"
+                )
+                + (f" ({goal})" if goal else "")
+                + f"; non-2xx {result['errors']}; granian wsgi {setting}, wrk -c{CONNECTIONS}",
+            }
+        )
+    return rows
