@@ -24,6 +24,38 @@ from django.core.management import call_command  # noqa: E402
 from bench.timing import per_call  # noqa: E402
 
 
+def _cpu_rows(ping, full_check, calls: int) -> list[dict]:
+    """This process's CPU per call (``time.process_time``, best of 3 rounds): what a check
+    costs the web worker's core apart from waiting on Redis, against a PING's."""
+    import time
+
+    def cpu(fn) -> float:
+        rounds = []
+        for _ in range(3):
+            started = time.process_time()
+            for _ in range(calls):
+                fn()
+            rounds.append((time.process_time() - started) / calls * 1e6)
+        return min(rounds)
+
+    ping_cpu, check_cpu = cpu(ping), cpu(full_check)
+    return [
+        {
+            "name": "redis PING, this process's CPU (baseline)",
+            "median_us": f"{ping_cpu:.3f}",
+            "n": calls,
+            "note": "CPU per call, best of 3 rounds: the client's side of one round trip",
+        },
+        {
+            "name": "full check, this process's CPU",
+            "median_us": f"{check_cpu:.3f}",
+            "n": calls,
+            "note": f"{check_cpu / ping_cpu:.1f}× a PING's CPU: what a check costs a web "
+            "worker's core besides its waits on Redis",
+        },
+    ]
+
+
 def main(quick: bool, profile: bool, mode_label: str | None = None) -> list[dict]:
     from compliance import geoip
     from compliance.snapshot import holder as compliance_holder
@@ -163,6 +195,7 @@ def main(quick: bool, profile: bool, mode_label: str | None = None) -> list[dict
                 "note": note,
             }
         )
+    rows += _cpu_rows(client.ping, full_check, n // 5)
     rows.append(_after_a_profile_change(full_check, n // 50))
     rows += _live_state_bytes(client, now, 100)
     if profile:
