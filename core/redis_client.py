@@ -19,7 +19,9 @@ Redis Cluster slot for an atomic Lua step are hash-tagged: everything of one acc
 
 from __future__ import annotations
 
+import os
 import threading
+import weakref
 import zlib
 from urllib.parse import unquote, urlsplit
 
@@ -192,16 +194,18 @@ class LeanPipeline:
         if not self.commands:
             return []
         pool = self.client.connection_pool
-        conn = pool.get_connection()
+        owned = type(pool) is redis.ConnectionPool
+        conn = _own_connection(pool) if owned else pool.get_connection()
         try:
             replies = conn.retry.call_with_retry(
                 lambda: self._send(conn), lambda _error: conn.disconnect()
             )
         except BaseException:
-            conn.disconnect()
+            conn.disconnect()  # never left half-read: the next use connects afresh
             raise
         finally:
-            pool.release(conn)
+            if not owned:
+                pool.release(conn)
         for reply in replies:
             if isinstance(reply, redis.ResponseError):
                 raise reply
@@ -216,6 +220,26 @@ class LeanPipeline:
             except redis.ResponseError as error:  # the connection is still in step
                 replies.append(error)
         return replies
+
+
+_owned = threading.local()
+
+
+def _own_connection(pool):
+    """This thread's own connection to ``pool``'s server, made by the pool once per thread
+    and process and kept: taking one from the pool and giving it back costs more than the
+    rest of a pipeline's Python (redis-py 8 records both for its observability hooks and
+    checks the socket for stray data). It connects on first use and after any error. Only
+    for a plain ``ConnectionPool``: a Sentinel pool hands out connections it has pointed at
+    the current primary, so those are taken and given back each time."""
+    owned = getattr(_owned, "connections", None)
+    if owned is None:
+        owned = _owned.connections = weakref.WeakKeyDictionary()
+    pid, conn = owned.get(pool, (None, None))
+    if pid != os.getpid():
+        conn = pool.make_connection()
+        owned[pool] = (os.getpid(), conn)
+    return conn
 
 
 def _packed(conn, commands: list[tuple]):
