@@ -29,7 +29,7 @@ GOALS = {
     "/api/v1/pretrade/check-batch": "goal >= 30,000 checks/s",
 }
 # granian workers x threads tried for the single check (with the same baseline each time)
-SWEEP = ((2, 1), (2, 2), (4, 1), (4, 2))
+SWEEP = ((2, 1), (2, 2), (2, 8), (4, 1), (4, 2))
 
 
 def _wrk(
