@@ -107,6 +107,10 @@ class Command(BaseCommand):
                 "--blocking-threads",
                 str(settings.WEB_THREADS),
                 "--no-ws",
+                # A worker that will not stop gracefully is killed by granian itself, before
+                # the supervisor's own deadline (STOP_SECONDS).
+                "--workers-kill-timeout",
+                "10",
                 "--log-level",
                 "warning",
                 "settings.wsgi:application",
@@ -164,6 +168,19 @@ class Command(BaseCommand):
                     raise SystemExit(1)
             time.sleep(0.5)
 
+    STOP_SECONDS = 15
+
+    @staticmethod
+    def _kill_group(process: subprocess.Popen) -> None:
+        """SIGKILL the child's whole session (each child leads its own): killing the child
+        alone left granian's worker processes running, holding ``make run``'s output open,
+        so ``make run`` never ended (seen in CI)."""
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        process.wait()
+
     def _stop_all(self) -> None:
         """Web, workers and beat first (a worker finishes the task it is running); the
         embedded Redis only once nothing that writes to it is left."""
@@ -173,10 +190,10 @@ class Command(BaseCommand):
             for _, process in group:
                 if process.poll() is None:
                     process.send_signal(signal.SIGTERM)
-            deadline = time.monotonic() + 15
+            deadline = time.monotonic() + self.STOP_SECONDS
             for name, process in group:
                 try:
                     process.wait(timeout=max(0.1, deadline - time.monotonic()))
                 except subprocess.TimeoutExpired:
                     self.stderr.write(f"{name} did not stop in time; killing it")
-                    process.kill()
+                    self._kill_group(process)
