@@ -20,6 +20,7 @@ Redis Cluster slot for an atomic Lua step are hash-tagged: everything of one acc
 from __future__ import annotations
 
 import os
+import select
 import threading
 import weakref
 import zlib
@@ -196,6 +197,8 @@ class LeanPipeline:
         pool = self.client.connection_pool
         owned = type(pool) is redis.ConnectionPool
         conn = _own_connection(pool) if owned else pool.get_connection()
+        if owned and _closed_while_idle(conn):
+            conn.disconnect()  # nothing was sent on it: connecting afresh is safe
         try:
             replies = conn.retry.call_with_retry(
                 lambda: self._send(conn), lambda _error: conn.disconnect()
@@ -240,6 +243,16 @@ def _own_connection(pool):
         conn = pool.make_connection()
         owned[pool] = (os.getpid(), conn)
     return conn
+
+
+def _closed_while_idle(conn) -> bool:
+    """Whether a kept connection can be read before anything was sent on it: the server
+    closed it (a restart, a timeout, CLIENT KILL) or sent something unasked. Either way it
+    must not carry the next pipeline: a step sent on it would be answered by a reset, and
+    nobody could tell whether the server had applied it. ``select`` with no wait, about a
+    microsecond."""
+    sock = conn._sock
+    return sock is not None and bool(select.select([sock], [], [], 0)[0])
 
 
 def _packed(conn, commands: list[tuple]):

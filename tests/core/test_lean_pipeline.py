@@ -2,6 +2,8 @@
 real test Redis: the same raw replies in order, an error reply raised only after every reply
 was read (the connection stays usable), and a dropped connection reported, not resent."""
 
+import select
+
 import pytest
 import redis
 
@@ -65,3 +67,24 @@ def test_a_lost_reply_is_an_error_and_the_command_is_not_resent(settings, redis_
         assert redis_conn.get("lean:counter") == b"1"  # applied once, never again
     finally:
         cutter.close()
+
+
+def test_a_kept_connection_the_server_closed_while_idle_is_replaced_before_sending(
+    redis_conn,
+):
+    """A Redis restart (or CLIENT KILL, a timeout) closes the connection a worker keeps for
+    the hot path. Before, the next pipeline was sent on it and answered by a reset: a check
+    failed closed although Redis was back, and nobody could tell whether it was applied
+    (the flaky end of test_redis_down_fails_closed_and_the_service_recovers)."""
+    client = redis_client.get_hot_redis()
+    first = LeanPipeline(client)
+    first.execute_command("CLIENT", "ID")
+    (connection_id,) = first.execute()
+    redis_conn.execute_command("CLIENT", "KILL", "ID", connection_id)
+    kept = redis_client._own_connection(client.connection_pool)._sock
+    assert select.select([kept], [], [], 5)[0]  # the server's close has reached this side
+    again = LeanPipeline(client)
+    again.execute_command("INCR", "lean:after-kill")
+    again.execute_command("CLIENT", "ID")
+    count, new_id = again.execute()
+    assert count == 1 and new_id != connection_id
