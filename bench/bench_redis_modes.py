@@ -94,7 +94,7 @@ def run(quick: bool = False) -> list[dict]:
     base = "full check, standalone (baseline)"
     notes = {
         "redis PING, standalone (baseline)": "one round trip, same client",
-        base: "check_orders, one order (2 round trips)",
+        base: "check_orders, one order (one round trip: order_step)",
         "full check, primary + 1 replica, no WAIT": ratio(
             "full check, primary + 1 replica, no WAIT", base
         ),
@@ -105,7 +105,9 @@ def run(quick: bool = False) -> list[dict]:
                 "full check, primary + 1 replica, no WAIT",
             )
         ),
-        "full check, cluster of 3 primaries": ratio("full check, cluster of 3 primaries", base),
+        "full check, cluster of 3 primaries": "two round trips (instrument step, then account "
+        "step: their keys are in different slots); "
+        + ratio("full check, cluster of 3 primaries", base),
         "batch of 100 checks (3 accounts), cluster of 3 primaries": ratio(
             "batch of 100 checks (3 accounts), cluster of 3 primaries",
             "batch of 100 checks (3 accounts), standalone (baseline)",

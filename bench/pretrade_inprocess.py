@@ -182,10 +182,10 @@ def main(quick: bool, profile: bool, mode_label: str | None = None) -> list[dict
         ),
         ("market view from the stored publication", market_from_hash, "pub_ fields"),
         (
-            "full check incl. both atomic Redis steps",
+            "full check incl. its atomic Redis step",
             full_check,
-            "check_orders, one order: 2 round trips; the policy versions are read inside "
-            "the account step (read-your-writes at no extra round trip)",
+            "check_orders, one order: one round trip (order_step: the market copy's token, "
+            "the policy versions, open interest and the account, in one Lua step)",
         ),
     ]:
         rows.append(

@@ -115,12 +115,12 @@ def rows_of(run: Run) -> list[tuple[str, ...]]:
             goal="≤ its median",
         ),
         line(
-            "pre-trade check with both atomic Redis steps (in process)",
+            "pre-trade check with its atomic Redis step (in process, one round trip)",
             "bench_pretrade",
-            "full check incl. both atomic Redis steps",
+            "full check incl. its atomic Redis step",
             baseline=run.ratio(
                 "bench_pretrade",
-                "full check incl. both atomic Redis steps",
+                "full check incl. its atomic Redis step",
                 "redis PING (baseline)",
             )
             + f" Redis PING {run.median('bench_pretrade', 'redis PING (baseline)')}",

@@ -25,11 +25,15 @@ _lock = threading.Lock()
 
 
 class Script:
-    """One Lua file; call it with ``keys`` and ``args`` on a client or a pipeline."""
+    """One Lua file (with the shared preludes it needs); call it with ``keys`` and ``args``
+    on a client or a pipeline."""
 
-    def __init__(self, path: Path, prelude: Path | None = None) -> None:
+    def __init__(self, path: Path, *preludes: Path, header: str = "") -> None:
+        """``preludes``: Lua files of shared functions, prepended in order; ``header``: Lua
+        text generated from Python (constants defined once, in Python) put before them."""
         self.name = path.stem
-        self.source = (prelude.read_text() + "\n" if prelude else "") + path.read_text()
+        parts = [header, *(prelude.read_text() for prelude in preludes), path.read_text()]
+        self.source = "\n".join(part for part in parts if part)
         self.sha = hashlib.sha1(self.source.encode()).hexdigest()  # noqa: S324 (Redis's id)
         with _lock:
             _registry[self.sha] = self

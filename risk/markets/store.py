@@ -12,6 +12,7 @@ appended to the instrument's stream in the same transaction (same hash slot:
 from __future__ import annotations
 
 import itertools
+import secrets
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -21,6 +22,11 @@ from risk.markets.record import decode_hash
 from risk.markets.state import Transition
 
 T = TypeVar("T")
+PUBLICATION_TOKEN = "pub_token"  # noqa: S105 (a field name, not a secret)
+"""A field rewritten with a fresh random token by every write of a market hash: a reader
+that keeps a copy of the publication (the pre-trade check) can ask Redis, inside its own
+step, whether the copy is still the stored one. Random rather than counted, so a hash lost
+with a flushed or restarted Redis and written again never repeats a token a copy holds."""
 MAX_ATTEMPTS = 200
 STREAM_MAXLEN = 100_000
 
@@ -51,6 +57,10 @@ class MarketStore(Protocol):
     def pending_transitions(self, symbol: str, limit: int) -> list[tuple[str, dict[str, str]]]: ...
 
     def acknowledge(self, symbol: str, ids: list[str]) -> None: ...
+
+
+def new_token() -> str:
+    return secrets.token_hex(8)
 
 
 def _changed(current: Mapping[str, str], fields: Mapping[str, str]) -> dict[str, str]:
@@ -109,7 +119,7 @@ class RedisMarketStore:
                         return write.result
                     pipe.multi()
                     if changed:
-                        pipe.hset(key, mapping=changed)
+                        pipe.hset(key, mapping={**changed, PUBLICATION_TOKEN: new_token()})
                     for transition in write.transitions:
                         pipe.xadd(
                             stream, transition.to_dict(), maxlen=STREAM_MAXLEN, approximate=True

@@ -1,28 +1,34 @@
-"""The pre-trade check at the edge: snapshot, GeoIP, the stateless stage, the two atomic
-Redis steps and the answer (DESIGN.md "The hot path"; the check order is
-``checks.CHECK_ORDER``).
+"""The pre-trade check at the edge: snapshot, GeoIP, the stateless stage, the atomic Redis
+step(s) and the answer (DESIGN.md "The hot path"; the check order is ``checks.CHECK_ORDER``).
 
-Per batch, whatever its size: one round trip for the instrument steps (market publication
-and a tentative open-interest reservation per order, and the global kill switch), one for
-the account steps (checked and reserved in order, so orders of one account in one batch
-see each other's reservations) and, only when some tentative reservation turned out
-unneeded, one to release those. One more, only when some instrument's stored publication
-no longer describes ``now``: the whole market hash of every such instrument, read in one
-pipeline (the view is then computed from the record). The response never waits on SQL:
-decisions reach the database through the bucket streams written in the account step.
-Anything unavailable answers ``DEGRADED_FAIL_CLOSED``; account steps sent whose reply never
-came (they may have reserved) are voided by the next batch (``in_doubt``).
+On a standalone or Sentinel-watched Redis, a batch of any size is **one round trip** in the
+common case: ``order_step`` per order, in order, each checking and reserving the account's
+limits and the instrument's open interest together and recording the decision. The
+stateless stage ran before it on this process's copy of the market publication and of the
+global kill switch (``publications``); the step refuses to decide on a copy that is no
+longer the stored one (``market``), and the order is judged again on what it answered.
+An instrument this process has no usable copy of costs one round trip more (its
+publication, and its whole hash when the publication no longer describes ``now``).
 
-Worked out once per order: its lots (sent to the instrument step and handed to the
-stateless stage), its account's profile (the standing and the jurisdiction verdicts) and
-its policy version; once per instrument per batch: its market view; once per snapshot: the
-open-interest cap in lots (``InstrumentTerms``).
+On a Redis Cluster the instrument's keys and the account's live in different slots, so a
+batch takes two: the instrument steps (market publication and a tentative open-interest
+reservation per order, the global kill switch), then the account steps (checked and reserved
+in order, so orders of one account in one batch see each other's reservations) and, only
+when some tentative reservation turned out unneeded, one to release those.
 
-Read-your-writes (``core.policy``): the account step refuses to decide an order whose
+The response never waits on SQL: decisions reach the database through the bucket streams
+written in the account's step. Anything unavailable answers ``DEGRADED_FAIL_CLOSED``; steps
+sent whose reply never came (they may have reserved) are voided by the next batch
+(``in_doubt``).
+
+Worked out once per order: its lots, its account's profile (the standing and the
+jurisdiction verdicts) and its policy version; once per instrument per batch: its market
+conditions; once per snapshot: the open-interest cap in lots (``InstrumentTerms``).
+
+Read-your-writes (``core.policy``): the account's step refuses to decide an order whose
 stateless stage used older policy versions than announced (``stale``). Those orders are
-checked again, once the stale part is rebuilt: their tentative open-interest reservations
-are released and both steps run again for them alone. That costs two more round trips,
-only in the batch right after a change.
+checked again once the stale part is rebuilt, as are orders judged on a market copy that
+was out of date. An order checked again is decided after the batch's other orders.
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ from django.db import DatabaseError
 
 from compliance import geoip
 from compliance.snapshot import holder as compliance_holder
-from core import policy
+from core import clock, policy
 from core.clock import isoformat_z
 from core.policy import SnapshotUnavailable
 from core.redis_client import (
@@ -48,22 +54,27 @@ from core.redis_client import (
     bucket_key,
     get_hot_redis,
     instrument_key,
+    is_cluster,
+    lean_pipeline,
 )
 from core.scripts import run_pipeline, text
 from risk.markets.snapshot import InstrumentSnapshot, InstrumentTerms, holder
+from risk.markets.store import PUBLICATION_TOKEN
 from risk.markets.view import PUBLICATION_FIELDS, view_from_hash, view_from_publication
-from risk.pretrade import answers, checks, in_doubt
+from risk.pretrade import answers, checks, in_doubt, publications
 from risk.pretrade import steps as atomic
 from risk.pretrade.answers import fail_closed, fingerprint, render
 from risk.pretrade.checks import Order
+from risk.pretrade.group_commit import GroupCommit
 from risk.pretrade.jurisdiction import BatchVerdicts
 
-__all__ = ["check_orders", "fail_closed", "fingerprint", "render"]
+__all__ = ["check_one", "check_orders", "fail_closed", "fingerprint", "render"]
 
 logger = logging.getLogger("gatehouse.pretrade")
 
-ATTEMPTS = 4
-"""Checks of one order when the policy moved meanwhile; beyond that, fail closed."""
+ATTEMPTS = 8
+"""Checks of one order when the policy or its market moved meanwhile; beyond that, fail
+closed."""
 
 
 @dataclass(slots=True)
@@ -77,6 +88,8 @@ class _Order:
     facts_seq: int = 0
     open_interest: str = "none"
     reserved_open_interest: bool = False
+    market_token: str = "-"  # noqa: S105 (not a secret) one step: the publication the stateless stage used
+    global_kill: bool = False  # the global kill switch as the stateless stage saw it
     assessment: checks.Assessment | None = None
     skeleton: dict | None = None
     replay: bytes = b""  # the parts of the answer its record keeps for a repeat
@@ -104,6 +117,22 @@ def check_orders(orders: list[tuple[Order, str]], *, now: datetime) -> list[dict
         return batch.fail_all("policy snapshot")
 
 
+def check_one(order: Order, fingerprint: str) -> dict:
+    """One order (``POST /pretrade/check``): through this process's group commit, so checks
+    served at the same time share a batch (``group_commit``), unless it is turned off."""
+    if settings.PRETRADE_GROUP_COMMIT:
+        return _group.check(order, fingerprint)
+    (answer,) = check_orders([(order, fingerprint)], now=clock.now())
+    return answer
+
+
+_group = GroupCommit(
+    lambda orders, now: check_orders(orders, now=now),
+    clock.now,
+    lambda: settings.PRETRADE_GROUP_COMMIT_US,
+)
+
+
 class _Batch:
     """One batch on its way through the check (see the module docstring)."""
 
@@ -117,6 +146,8 @@ class _Batch:
         self.window_ms = int(settings.PRETRADE_IDEMPOTENCY_SECONDS * 1000)
         self.evaluated_at = isoformat_z(now)
         self.client = get_hot_redis()
+        self.one_step = not is_cluster(self.client)
+        self._tokens: dict[str, str] = {}  # one step: symbol -> the publication used
         self.verdicts = BatchVerdicts(compliance, now)
         self._markets: dict[str, checks.MarketConditions] = {}
         self.unconfirmed = False
@@ -135,22 +166,30 @@ class _Batch:
         answers_at: dict[int, dict] = {}
         pending = list(range(len(self.items)))
         for _ in range(ATTEMPTS):
-            self._instrument_round(pending)
+            if self.one_step:
+                self._market_round(pending)
+            else:
+                self._instrument_round(pending)
             results = self._account_round(pending)
-            stale, unconfirmed = [], []
+            stale, moved, unconfirmed = [], [], []
             for index, result in zip(pending, results, strict=True):
                 if result.status in ("stale", "unpublished"):
                     stale.append((index, result))
+                elif result.status == "market":
+                    moved.append((index, result))
                 elif self.unconfirmed and result.status == "new" and result.decision == "accept":
                     unconfirmed.append(index)
                 else:
                     answers_at[index] = self._final(self.items[index], result)
             if unconfirmed:
                 answers_at.update(self._void(unconfirmed))
-            if not stale:
+            if not stale and not moved:
                 break
-            self._catch_up(stale)
-            pending = [index for index, _ in stale]
+            if stale:
+                self._catch_up(stale)
+            if moved:
+                self._market_moved(moved)
+            pending = sorted(index for index, _ in stale + moved)
         else:
             for index in pending:
                 answers_at[index] = fail_closed(
@@ -163,7 +202,82 @@ class _Batch:
         self._release([item for item in self.items if item.reserved_open_interest])
         return [answers_at[index] for index in range(len(self.items))]
 
-    # --- round trip 1: instruments, then the stateless stage -----------------------------
+    # --- one step: markets from this process's copies, then the stateless stage ---------
+
+    def _market_round(self, indices: list[int]) -> None:
+        """Every order's market from this process's copy of its publication (Redis is asked
+        only for those it has no usable copy of), then every order's stateless stage."""
+        items = [self.items[index] for index in indices]
+        for item in items:
+            item.terms = self.snapshot.terms(item.order.instrument)
+            item.lots = 0 if item.terms is None else item.terms.lots(item.order.quantity)
+        unknown = []
+        for symbol in {item.terms.symbol for item in items if item.terms is not None}:
+            if symbol in self._markets:
+                continue
+            found = publications.conditions(
+                symbol, self.snapshot.definitions[symbol], self.config, self.now
+            )
+            if found is None:
+                unknown.append(symbol)
+            else:
+                self._tokens[symbol], self._markets[symbol] = found
+        if unknown:
+            self._fetch_markets(unknown)
+        for item in items:
+            item.market_token = "-" if item.terms is None else self._tokens[item.terms.symbol]
+            bucket = account_bucket(item.order.account_id)
+            self._assess(item, publications.global_kill(bucket))
+
+    def _fetch_markets(self, symbols: list[str]) -> None:
+        """The publications of ``symbols`` (kept as this process's copies) in one round trip;
+        the whole hash of those whose publication no longer describes ``now`` in one more."""
+        names = (*PUBLICATION_FIELDS, PUBLICATION_TOKEN)
+        pipe = lean_pipeline(self.client)
+        for symbol in symbols:
+            pipe.execute_command("HMGET", instrument_key(symbol, "market"), *names)
+        due = []
+        for symbol, values in zip(symbols, pipe.execute(), strict=True):
+            fields = {
+                name: value.decode()
+                for name, value in zip(names, values, strict=True)
+                if value is not None
+            }
+            token = fields.pop(PUBLICATION_TOKEN, publications.NO_TOKEN)
+            publications.remember(symbol, token, fields)
+            found = publications.conditions(
+                symbol, self.snapshot.definitions[symbol], self.config, self.now
+            )
+            if found is None:
+                due.append(symbol)
+            else:
+                self._tokens[symbol], self._markets[symbol] = found
+        if not due:
+            return
+        pipe = self.client.pipeline(transaction=False)
+        for symbol in due:
+            pipe.hgetall(instrument_key(symbol, "market"))
+        for symbol, raw in zip(due, pipe.execute(), strict=True):
+            fields = {key.decode(): value.decode() for key, value in raw.items()}
+            self._tokens[symbol] = fields.get(PUBLICATION_TOKEN, publications.NO_TOKEN)
+            definition = self.snapshot.definitions[symbol]
+            view = view_from_hash(symbol, fields, definition, self.now, self.config)
+            self._markets[symbol] = checks.MarketConditions.of(view)
+
+    def _market_moved(self, moved: list) -> None:
+        """Orders whose step found the market or the global kill switch newer than their
+        stateless stage used: keep what the step answered, judge them again."""
+        for index, result in moved:
+            token, killed, *pairs = (text(value) for value in result.announced)
+            item = self.items[index]
+            publications.saw_global_kill(account_bucket(item.order.account_id), killed == "1")
+            if item.terms is not None:
+                symbol = item.terms.symbol
+                fields = dict(zip(pairs[::2], pairs[1::2], strict=True))
+                publications.remember(symbol, token, fields)
+                self._markets.pop(symbol, None)
+
+    # --- two steps (a cluster), round trip 1: instruments, then the stateless stage -----
 
     def _instrument_round(self, indices: list[int]) -> None:
         """The instrument steps and the global kill switch, then every order's stateless
@@ -257,6 +371,7 @@ class _Batch:
     def _assess(self, item: _Order, global_kill: bool) -> None:
         """The stateless stage of one order, and the skeleton its answers render from."""
         order, terms = item.order, item.terms
+        item.global_kill = global_kill
         profile = self.compliance.profiles.get(order.account_id)
         access = None
         if terms is not None:
@@ -278,10 +393,11 @@ class _Batch:
             order, item.fingerprint, item.assessment, policy_version, self.evaluated_at
         )
 
-    # --- round trip 2: the account steps, in order -------------------------------------
+    # --- the account's steps, in order (one step: the only round trip) -------------------
 
     def _account_round(self, indices: list[int]) -> list[atomic.AccountStepResult]:
-        step = atomic.script("account_step")
+        one_step = self.one_step
+        step = atomic.script("order_step" if one_step else "account_step")
         items = [self.items[index] for index in indices]
         rules = self.compliance.versions[policy.RULES]
         instruments = self.snapshot.versions[policy.INSTRUMENTS]
@@ -293,8 +409,18 @@ class _Batch:
         def build(pipe):
             for item in items:
                 a, order = item.assessment, item.order
+                if one_step:
+                    keys = atomic.order_step_keys(
+                        order.account_id, order.order_id, order.instrument
+                    )
+                    terms = item.terms
+                    open_interest = 0 if terms is None else terms.open_interest_cap_lots
+                    market = (item.market_token, "1" if item.global_kill else "0")
+                else:
+                    keys = atomic.account_step_keys(order.account_id, order.order_id)
+                    open_interest, market = item.open_interest, ()
                 step(
-                    keys=atomic.account_step_keys(order.account_id, order.order_id),
+                    keys=keys,
                     args=[
                         self.now_ms,
                         order.order_id,
@@ -311,7 +437,7 @@ class _Batch:
                         settings.ORDER_RATE_BURST,
                         self.expires_ms,
                         orjson.dumps(item.skeleton),
-                        item.open_interest,
+                        open_interest,
                         self.window_ms,
                         order.account_id,
                         atomic.account_prefix(order.account_id),
@@ -320,6 +446,7 @@ class _Batch:
                         sessions,
                         item.facts_seq,
                         item.replay,
+                        *market,
                     ],
                     client=pipe,
                 )

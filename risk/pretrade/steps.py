@@ -3,9 +3,13 @@
 Lua scripts live in ``lua/`` beside this module and run by SHA (``core.scripts``). The
 account step's reason codes are ``checks.CHECK_ORDER``'s: the script is read at start-up
 and refused unless the codes it can answer are exactly the table's account-step codes, in
-the table's order (a check made once, when loading, so nothing is added per order). Every key of the
-account step shares the account's bucket tag, every key of the instrument step the
-instrument's, so both run unchanged on Redis Cluster.
+the table's order (a check made once, when loading, so nothing is added per order).
+
+Two ways to run a check. On a Redis Cluster, every key of the account step shares the
+account's bucket tag and every key of the instrument step the instrument's, so each runs in
+one slot: two round trips. On a standalone or Sentinel-watched Redis, ``order_step`` runs
+both in one script (one round trip), with the same account decision (``lua/_account.lua``)
+and the same open-interest rules (``lua/_open_interest.lua``).
 
 Keys of one account (tag ``{acct:<bucket>}``): ``…:<account>:risk`` (positions,
 reservations and margin per instrument, collateral, the rate limiter), ``…:o:<order>``
@@ -21,28 +25,39 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from core.redis_client import account_bucket, account_key, bucket_key, instrument_key
 from core.scripts import Script, text
+from risk.markets.view import PUBLICATION_FIELDS
 from risk.pretrade.checks import ACCOUNT_STEP_CODES
 
 LUA = Path(__file__).resolve().parent / "lua"
-_PRELUDE = LUA / "_orders.lua"
-_WITH_PRELUDE = {"account_step", "cancel_step", "fill_step", "expire_orders", "void_step"}
+_ORDERS, _OPEN_INTEREST, _ACCOUNT = (
+    LUA / f"_{name}.lua" for name in ("orders", "open_interest", "account")
+)
+
+
+def _publication_fields() -> str:
+    """The market publication's fields as a Lua constant: ``order_step`` answers them when
+    the caller's copy is out of date (``risk.markets.view.PUBLICATION_FIELDS``, defined once)."""
+    names = ", ".join(f"'{name}'" for name in PUBLICATION_FIELDS)
+    return f"local PUBLICATION_FIELDS = {{{names}}}"
+
 
 SCRIPTS = {
-    name: Script(LUA / f"{name}.lua", _PRELUDE if name in _WITH_PRELUDE else None)
-    for name in (
-        "account_step",
-        "instrument_step",
-        "release_open_interest",
-        "fill_step",
-        "cancel_step",
-        "expire_orders",
-        "expire_open_interest",
-        "void_step",
-    )
+    "account_step": Script(LUA / "account_step.lua", _ORDERS, _ACCOUNT),
+    "order_step": Script(
+        LUA / "order_step.lua", _ORDERS, _OPEN_INTEREST, _ACCOUNT, header=_publication_fields()
+    ),
+    "instrument_step": Script(LUA / "instrument_step.lua", _OPEN_INTEREST),
+    "release_open_interest": Script(LUA / "release_open_interest.lua"),
+    "fill_step": Script(LUA / "fill_step.lua", _ORDERS),
+    "cancel_step": Script(LUA / "cancel_step.lua", _ORDERS),
+    "expire_orders": Script(LUA / "expire_orders.lua", _ORDERS),
+    "expire_open_interest": Script(LUA / "expire_open_interest.lua", _OPEN_INTEREST),
+    "void_step": Script(LUA / "void_step.lua", _ORDERS),
 }
 
 
@@ -67,6 +82,7 @@ def _verify_account_step(step: Script) -> None:
 
 
 _verify_account_step(SCRIPTS["account_step"])
+_verify_account_step(SCRIPTS["order_step"])
 
 
 def script(name: str) -> Script:
@@ -106,17 +122,51 @@ def bucket_prefix(bucket: int) -> str:
     return bucket_key(bucket, "")
 
 
-def account_step_keys(account_id: str, order_id: str) -> list[str]:
+@lru_cache(maxsize=65_536)
+def _account_keys(account_id: str) -> tuple[str, ...]:
+    """The keys of ``account_step`` but the order's record, worked out once per account
+    (each name hashes the account id for its bucket): risk, open orders, kill switch, and
+    the bucket's synced flag, decision stream, policy hash and expiry index."""
     bucket = account_bucket(account_id)
-    return [
+    return (
         risk_key(account_id),
-        order_key(account_id, order_id),
         open_orders_key(account_id),
         kill_key(account_id),
         bucket_key(bucket, "synced"),
         bucket_key(bucket, "decisions"),
         bucket_key(bucket, "policy"),
         expiry_key(bucket),
+        bucket_key(bucket, "kill"),
+        account_prefix(account_id),
+    )
+
+
+def account_step_keys(account_id: str, order_id: str) -> list[str]:
+    risk, open_orders, kill, synced, decisions, policy, expiry, _, prefix = _account_keys(
+        account_id
+    )
+    order = f"{prefix}o:{order_id}"
+    return [risk, order, open_orders, kill, synced, decisions, policy, expiry]
+
+
+def order_step_keys(account_id: str, order_id: str, symbol: str) -> list[str]:
+    """The account step's keys, then the instrument's (market hash, open interest and its
+    expiry index) and the bucket's copy of the global kill switch: ``order_step`` on a
+    Redis without cluster slots."""
+    risk, open_orders, kill, synced, decisions, policy, expiry, global_kill, prefix = _account_keys(
+        account_id
+    )
+    return [
+        risk,
+        f"{prefix}o:{order_id}",
+        open_orders,
+        kill,
+        synced,
+        decisions,
+        policy,
+        expiry,
+        *_instrument_keys(symbol),
+        global_kill,
     ]
 
 
@@ -151,7 +201,12 @@ def fill_keys(account_id: str, order_id: str, fill_id: str) -> list[str]:
 
 
 def instrument_keys(symbol: str) -> list[str]:
-    return [instrument_key(symbol, "market"), *open_interest_keys(symbol)]
+    return list(_instrument_keys(symbol))
+
+
+@lru_cache(maxsize=4096)
+def _instrument_keys(symbol: str) -> tuple[str, str, str]:
+    return (instrument_key(symbol, "market"), *open_interest_keys(symbol))
 
 
 def open_interest_keys(symbol: str) -> list[str]:
@@ -164,13 +219,15 @@ def reservation_id(account_id: str, order_id: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class AccountStepResult:
-    status: str  # new | duplicate | conflict | unsynced | unpublished | stale
+    status: str  # new | duplicate | conflict | unsynced | unpublished | stale | market
     decision: str
     codes: tuple[str, ...]
     reduces: bool
     record: str
     announced: tuple = ()
-    """For ``stale``: ``(field, version, ...)`` announced newer than what was used."""
+    """For ``stale``: ``(field, version, ...)`` announced newer than what was used; for
+    ``market``: ``(token, kill, field, value, ...)``, the market publication and the global
+    kill switch as stored now."""
 
     @classmethod
     def parse(cls, raw: list) -> AccountStepResult:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from core.clock import isoformat_z
+from core.redis_client import instrument_key
 from risk.markets.sessions import DEFAULTS, SessionName
 from tests.api import live
 
@@ -60,15 +61,15 @@ def venue(tmp_path_factory):
     topology.stop()
 
 
-def refresh_prices(server, key, price="230.00"):
+def refresh_prices(server, key, price="230.00", symbol=SYMBOL):
     now = isoformat_z(datetime.now(UTC))
     status, answer = server.json(
         "POST",
         "/api/v1/market-data/ticks",
         {
             "ticks": [
-                {"instrument": SYMBOL, "price": price, "ts": now, "source": "external"},
-                {"instrument": SYMBOL, "price": price, "ts": now, "source": "book"},
+                {"instrument": symbol, "price": price, "ts": now, "source": "external"},
+                {"instrument": symbol, "price": price, "ts": now, "source": "book"},
             ]
         },
         key=key,
@@ -144,6 +145,58 @@ def test_sixteen_clients_never_exceed_the_position_limit(venue):
     # The live state spreads over every node of a cluster (one node holds it all otherwise).
     counts = venue["redis"].key_counts()
     assert all(count > 0 for count in counts.values()), counts
+
+
+def test_sixteen_clients_never_exceed_the_open_interest_cap(venue):
+    """The platform-wide cap under 16 concurrent clients of two accounts on two server
+    processes: one step per check on one Redis, the tentative reservation and its release
+    on a cluster (issue 17); either way exactly the cap is reserved, never a lot more."""
+    server, key = venue["server"], venue["key"]
+    capped = {**INSTRUMENT, "underlying": "CAPD", "open_interest_cap": "10"}
+    status, answer = server.json("PUT", "/api/v1/instruments/CAP-PERP", capped, key=key)
+    assert status == 201, answer
+    refresh_prices(server, key, symbol="CAP-PERP")
+    accounts = ("acc-sg", "acc-hk")
+    for account in accounts:
+        set_collateral(venue["redis"], account, 10**15)
+
+    accepted, errors, lock = [], [], threading.Lock()
+
+    def client(index):
+        try:
+            for n in range(index, 64, 16):
+                body = order(f"oi-{n}", account=accounts[n % 2], quantity="1")
+                status, answer = server.json(
+                    "POST", "/api/v1/pretrade/check", {**body, "instrument": "CAP-PERP"}, key=key
+                )
+                codes = [r["code"] for r in answer.get("reasons", [])]
+                with lock:
+                    if status != 200:
+                        errors.append((n, status, answer))
+                    elif answer["decision"] == "accept":
+                        accepted.append(n)
+                    elif codes != ["OPEN_INTEREST_LIMIT"]:
+                        errors.append((n, answer))
+        except Exception as exc:
+            with lock:
+                errors.append((index, repr(exc)))
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(accepted) == 10
+    interest = venue["redis"].client().hgetall(instrument_key("CAP-PERP", "oi"))
+    assert int(interest[b"reserved"]) == 1000  # 10 contracts in lots of 0.01
+    assert sum(1 for field in interest if field.startswith(b"r:")) == 10
+    reserved = 0
+    for account in accounts:
+        _, risk = server.json("GET", f"/api/v1/accounts/{account}/risk", key=key)
+        rows = [row for row in risk["instruments"] if row["instrument"] == "CAP-PERP"]
+        reserved += sum(Decimal(row["reserved_buy"]) for row in rows)
+    assert reserved == 10
 
 
 def test_idempotency_survives_a_server_restart(venue, tmp_path):

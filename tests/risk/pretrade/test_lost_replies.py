@@ -36,7 +36,8 @@ def cutter(settings, venue, api, key):
 
 
 def account_step_sha() -> bytes:
-    return steps.script("account_step").sha.encode()
+    """The step that decides and reserves: on this standalone Redis, ``order_step``."""
+    return steps.script("order_step").sha.encode()
 
 
 def lose_the_reply(api, key, cutter, body) -> dict:
