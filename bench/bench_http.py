@@ -31,12 +31,28 @@ GOALS = {
 }
 # granian workers x threads tried for the single check (with the same baseline each time)
 SWEEP = ((2, 1), (2, 2), (2, 8), (4, 1), (4, 2))
+# Group commit (risk/pretrade/group_commit.py): the single check at these connection counts,
+# off and on (with these windows, microseconds), each on a venue of its own.
+GROUP_CONNECTIONS = (1, 8, 32)
+GROUP_SETTINGS = (
+    ("off", {"PRETRADE_GROUP_COMMIT": "0"}),
+    *(
+        (f"on, window {us} us", {"PRETRADE_GROUP_COMMIT": "1", "PRETRADE_GROUP_COMMIT_US": str(us)})
+        for us in (0, 50)
+    ),
+)
 
 
 def _wrk(
-    url: str, seconds: int, headers: dict[str, str], script: str | None = None, batch: int = 1
+    url: str,
+    seconds: int,
+    headers: dict[str, str],
+    script: str | None = None,
+    batch: int = 1,
+    connections: int = CONNECTIONS,
 ) -> dict:
-    command = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency"]
+    threads = min(2, connections)
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
     if script:
@@ -118,6 +134,7 @@ def run(quick: bool = False) -> list[dict]:
     # venue of its own: the orders of earlier rows stay reserved (a day's expiry), so a later
     # row would check against a fuller book (measured: the single check at 2x4 fell from
     # 2,836 to 1,884 req/s when measured again after the other rows on the same venue).
+    rows += _group_commit_rows(workers, threads, max(seconds // 2, 2), quick)
     for sweep_workers, sweep_threads in SWEEP if not quick else ():
         setting = f"{sweep_workers}x{sweep_threads}"
         with _venue(sweep_workers, sweep_threads) as (server, key):
@@ -127,8 +144,36 @@ def run(quick: bool = False) -> list[dict]:
     return rows
 
 
+def _group_commit_rows(workers: int, threads: int, seconds: int, quick: bool) -> list[dict]:
+    """The single check at 1, 8 and 32 connections with group commit off and on; the
+    baseline of each row is ``/healthz`` at the same connection count on the same server."""
+    rows = []
+    for label, env in GROUP_SETTINGS[:2] if quick else GROUP_SETTINGS:
+        with _venue(workers, threads, env) as (server, key):
+            auth = {"Authorization": f"Api-Key {key}"}
+            for connections in GROUP_CONNECTIONS:
+                _wrk(server.base_url + "/healthz", 1, {}, connections=connections)
+                baseline = _wrk(server.base_url + "/healthz", seconds, {}, connections=connections)
+                url = server.base_url + "/api/v1/pretrade/check"
+                _wrk(url, 1, auth, WRK_SCRIPT, connections=connections)
+                result = _wrk(url, seconds, auth, WRK_SCRIPT, connections=connections)
+                share = result["ops_per_s"] / baseline["ops_per_s"]
+                rows.append(
+                    {
+                        "name": f"http POST /api/v1/pretrade/check, group commit {label}, "
+                        f"{connections} connections",
+                        "n": connections,
+                        **{k: result[k] for k in ("ops_per_s", "median_us", "p99_us")},
+                        "note": f"{share:.2f}x /healthz at {connections} connections "
+                        f"({baseline['ops_per_s']:,.0f} req/s, p50 {baseline['median_us']:,.0f} "
+                        f"us); non-2xx {result['errors']}; granian wsgi {workers}x{threads}",
+                    }
+                )
+    return rows
+
+
 @contextmanager
-def _venue(workers: int, threads: int):
+def _venue(workers: int, threads: int, env: dict[str, str] | None = None):
     """A fresh server on a fresh database and a Redis of its own (the benchmark never
     touches a running instance's state), with the demo data; yields (server, API key)."""
     from core import embedded_redis
@@ -144,6 +189,7 @@ def _venue(workers: int, threads: int):
             redis_url,
             workers=workers,
             threads=threads,
+            extra_env=env,
         )
         key = (
             server.manage(

@@ -69,9 +69,7 @@ class PretradeCheckView(HotApiView):
 
     def handle(self, body, principal, request):
         order, canonical = parsing.order_from(body)
-        (answer,) = pretrade.check_orders(
-            [(order, pretrade.fingerprint(canonical))], now=clock.now()
-        )
+        answer = pretrade.check_one(order, pretrade.fingerprint(canonical))
         if "error" in answer:
             raise IdempotencyConflict(answer["error"]["message"], fields=answer["error"]["fields"])
         return 200, answer
