@@ -84,11 +84,8 @@ local function decide(open_interest)
 
   -- Message rate (GCRA, as go-redis/redis_rate): every new order counts, accepted or not.
   local new_tat = math.max(number(1), now) + interval
-  if new_tat - now > burst * interval then
-    table.insert(codes, 'RATE_LIMIT')
-  else
-    redis.call('HSET', risk, 'tat', int(new_tat))
-  end
+  local within_rate = new_tat - now <= burst * interval
+  if not within_rate then table.insert(codes, 'RATE_LIMIT') end
 
   local position, reserved_buy, reserved_sell = number(2), number(3), number(4)
 
@@ -128,14 +125,18 @@ local function decide(open_interest)
       reserved_margin = margin
       open_interest.keep()
     end
-    redis.call('HINCRBY', risk, side_field(side) .. instrument, int(lots))
-    redis.call('HINCRBY', risk, 'm_res', int(reserved_margin))
+    -- The rate, the side's reservation and the margin reserved, from the values read above
+    -- (nothing else writes them during this step).
+    local side_reserved = side == 'buy' and reserved_buy or reserved_sell
+    redis.call('HSET', risk, 'tat', int(new_tat), side_field(side) .. instrument,
+      int(side_reserved + lots), 'm_res', int(number(6) + reserved_margin))
     redis.call('ZADD', open, int(expires_at), order_id)
     redis.call('ZADD', expiry, int(expires_at), account .. '|' .. order_id)
     o.open_lots, o.margin_left, o.state = int(lots), int(reserved_margin), 'open'
     local lifetime = math.max(window, expires_at - now + SWEEP_GRACE_MS)
     redis.call('SET', order_key, cjson.encode(o), 'PX', int(lifetime))
   else
+    if within_rate then redis.call('HSET', risk, 'tat', int(new_tat)) end
     finish(order_key, o, now)
   end
   redis.call('XADD', stream, '*', 'd', record, 'decision', decision, 'codes', code_list,

@@ -18,21 +18,23 @@ local function release_lapsed_open_interest(oi, oi_expiry, now, limit)
 end
 
 -- Whether ``lots`` more fit under ``cap``: 'room', 'exceeded', or 'held' (this reservation
--- exists already). Reserves nothing. Lapsed reservations are released first only when they
--- would make the difference: below the cap they change nothing.
+-- exists already), and the reserved total it judged by. Reserves nothing. Lapsed
+-- reservations are released first only when they would make the difference: below the cap
+-- they change nothing.
 local function open_interest_verdict(oi, oi_expiry, reservation, lots, cap, now)
   local held = redis.call('HMGET', oi, 'r:' .. reservation, 'filled', 'reserved')
-  if held[1] then return 'held' end
   local filled, reserved = tonumber(held[2] or '0'), tonumber(held[3] or '0')
-  if filled + reserved + lots <= cap then return 'room' end
+  if held[1] then return 'held', reserved end
+  if filled + reserved + lots <= cap then return 'room', reserved end
   release_lapsed_open_interest(oi, oi_expiry, now, 32)
   reserved = tonumber(redis.call('HGET', oi, 'reserved') or '0')
-  if filled + reserved + lots > cap then return 'exceeded' end
-  return 'room'
+  if filled + reserved + lots > cap then return 'exceeded', reserved end
+  return 'room', reserved
 end
 
-local function reserve_open_interest(oi, oi_expiry, reservation, lots, expires_at)
-  redis.call('HINCRBY', oi, 'reserved', string.format('%d', lots))
-  redis.call('HSET', oi, 'r:' .. reservation, string.format('%d', lots))
+-- Reserve ``lots`` on top of ``reserved`` (what the verdict judged by, in the same step).
+local function reserve_open_interest(oi, oi_expiry, reservation, lots, expires_at, reserved)
+  redis.call('HSET', oi, 'reserved', string.format('%d', reserved + lots),
+    'r:' .. reservation, string.format('%d', lots))
   redis.call('ZADD', oi_expiry, string.format('%d', expires_at), reservation)
 end

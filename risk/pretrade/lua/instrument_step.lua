@@ -17,9 +17,10 @@ local now, expires_at = tonumber(ARGV[4]), ARGV[5]
 
 local verdict = 'none'
 if lots > 0 then
-  verdict = open_interest_verdict(oi, oi_expiry, reservation, lots, cap, now)
+  local reserved
+  verdict, reserved = open_interest_verdict(oi, oi_expiry, reservation, lots, cap, now)
   if verdict == 'room' then
-    reserve_open_interest(oi, oi_expiry, reservation, lots, expires_at)
+    reserve_open_interest(oi, oi_expiry, reservation, lots, expires_at, reserved)
     verdict = 'ok'
   end
 end

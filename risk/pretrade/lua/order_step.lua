@@ -43,15 +43,17 @@ end
 local now, expires_at = tonumber(ARGV[1]), tonumber(ARGV[14])
 local reservation = ARGV[18] .. '|' .. ARGV[2]
 local lots, cap = tonumber(ARGV[6]), tonumber(ARGV[16])
-local verdict = 'none'
+local verdict, reserved = 'none', 0
 return decide({
   verdict = function()
     if ARGV[10] ~= '1' and lots > 0 then
-      verdict = open_interest_verdict(oi, oi_expiry, reservation, lots, cap, now)
+      verdict, reserved = open_interest_verdict(oi, oi_expiry, reservation, lots, cap, now)
     end
     return verdict
   end,
   keep = function()
-    if verdict == 'room' then reserve_open_interest(oi, oi_expiry, reservation, lots, expires_at) end
+    if verdict == 'room' then
+      reserve_open_interest(oi, oi_expiry, reservation, lots, expires_at, reserved)
+    end
   end,
 })
