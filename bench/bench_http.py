@@ -35,9 +35,9 @@ SWEEP = ((2, 1), (2, 2), (2, 8), (4, 1), (4, 2))
 # off and on (with these windows, microseconds), each on a venue of its own.
 GROUP_CONNECTIONS = (1, 8, 32)
 GROUP_SETTINGS = (
-    ("off", {"PRETRADE_GROUP_COMMIT": "0"}),
+    ("off", {"GROUP_COMMIT": "0"}),
     *(
-        (f"on, window {us} us", {"PRETRADE_GROUP_COMMIT": "1", "PRETRADE_GROUP_COMMIT_US": str(us)})
+        (f"on, window {us} us", {"GROUP_COMMIT": "1", "GROUP_COMMIT_US": str(us)})
         for us in (0, 50)
     ),
 )

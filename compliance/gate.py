@@ -27,6 +27,7 @@ from compliance.access import decide
 from compliance.snapshot import ComplianceSnapshot, holder
 from core import policy
 from core.clock import isoformat_z
+from core.group_commit import GroupCommit
 from core.policy import SnapshotUnavailable
 from core.redis_client import REDIS_ERRORS, add_wait, get_hot_redis
 from core.scripts import Script, run_pipeline, text
@@ -126,7 +127,6 @@ def check_access(
         )
         try:
             reply, confirmed = _append(
-                client,
                 keys,
                 [
                     snapshot.versions[policy.RULES],
@@ -149,19 +149,35 @@ def check_access(
     return fail_closed("policy snapshot", "the policy kept changing while deciding")
 
 
-def _append(client, keys: list[str], args: list) -> tuple[list, bool]:
+def _append(keys: list[str], args: list) -> tuple[list, bool]:
     """The recording step, and with ``REDIS_MIN_REPLICAS`` a ``WAIT`` in the same pipeline:
-    (the step's reply, whether enough replicas hold the record)."""
+    (the step's reply, whether enough replicas hold the record). Through this process's
+    group commit, so access checks served at the same time share one pipeline."""
+    if settings.GROUP_COMMIT:
+        return _group.submit((keys, args))
+    (appended,) = _append_all([(keys, args)])
+    return appended
+
+
+def _append_all(steps: list[tuple[list[str], list]]) -> list[tuple[list, bool]]:
+    """Several recording steps in one pipeline (and one ``WAIT`` per primary written)."""
+    client = get_hot_redis()
     replicas = settings.REDIS_MIN_REPLICAS
-    if not replicas:
-        return _record_access(keys=keys, args=args, client=client), True
 
     def build(pipe) -> None:
-        _record_access(keys=keys, args=args, client=pipe)
-        add_wait(pipe, client, keys, replicas, settings.REDIS_WAIT_TIMEOUT_MS)
+        for keys, args in steps:
+            _record_access(keys=keys, args=args, client=pipe)
+        written = [key for keys, _ in steps for key in keys]
+        add_wait(pipe, client, written, replicas, settings.REDIS_WAIT_TIMEOUT_MS)
 
-    reply, *confirmed = run_pipeline(client, build)
-    return reply, all(int(count) >= replicas for count in confirmed)
+    replies = run_pipeline(client, build)
+    confirmed = all(int(count) >= replicas for count in replies[len(steps) :])
+    return [(reply, confirmed) for reply in replies[: len(steps)]]
+
+
+_group: GroupCommit[tuple[list[str], list], tuple[list, bool]] = GroupCommit(
+    _append_all, lambda: settings.GROUP_COMMIT_US
+)
 
 
 def _void(client, stream: str, record: dict) -> dict:

@@ -268,12 +268,12 @@ PRETRADE_IDEMPOTENCY_SECONDS = env.int("PRETRADE_IDEMPOTENCY_SECONDS", default=2
 # Message rate per account (GCRA): one order per interval on average, bursts up to BURST.
 ORDER_RATE_INTERVAL_MS = env.int("ORDER_RATE_INTERVAL_MS", default=10)
 ORDER_RATE_BURST = env.int("ORDER_RATE_BURST", default=200)
-# Group commit (risk/pretrade/group_commit.py): single checks served at once by one worker
-# process share a batch and its round trip. Off: each check its own batch. The window is
-# how long the first check waits for others, in microseconds (0: no wait; checks that
-# arrive while a batch is out join the next one).
-PRETRADE_GROUP_COMMIT = env.bool("PRETRADE_GROUP_COMMIT", default=True)
-PRETRADE_GROUP_COMMIT_US = env.int("PRETRADE_GROUP_COMMIT_US", default=0)
+# Group commit (core/group_commit.py): hot-path checks (a single pre-trade check, an access
+# check's record step) served at once by one worker process share a batch and its Redis
+# round trip. Off: each its own. The window is how long the first waits for others, in
+# microseconds (0: no wait; those that arrive while a batch is out join the next one).
+GROUP_COMMIT = env.bool("GROUP_COMMIT", default=True)
+GROUP_COMMIT_US = env.int("GROUP_COMMIT_US", default=0)
 
 # --- Console -------------------------------------------------------------------------------
 # The officers' web console (the console app): two-factor sign-in with

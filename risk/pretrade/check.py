@@ -46,6 +46,7 @@ from compliance import geoip
 from compliance.snapshot import holder as compliance_holder
 from core import clock, policy
 from core.clock import isoformat_z
+from core.group_commit import GroupCommit
 from core.policy import SnapshotUnavailable
 from core.redis_client import (
     REDIS_ERRORS,
@@ -65,7 +66,6 @@ from risk.pretrade import answers, checks, in_doubt, publications
 from risk.pretrade import steps as atomic
 from risk.pretrade.answers import fail_closed, fingerprint, render
 from risk.pretrade.checks import Order
-from risk.pretrade.group_commit import GroupCommit
 from risk.pretrade.jurisdiction import BatchVerdicts
 
 __all__ = ["check_one", "check_orders", "fail_closed", "fingerprint", "render"]
@@ -119,17 +119,21 @@ def check_orders(orders: list[tuple[Order, str]], *, now: datetime) -> list[dict
 
 def check_one(order: Order, fingerprint: str) -> dict:
     """One order (``POST /pretrade/check``): through this process's group commit, so checks
-    served at the same time share a batch (``group_commit``), unless it is turned off."""
-    if settings.PRETRADE_GROUP_COMMIT:
-        return _group.check(order, fingerprint)
-    (answer,) = check_orders([(order, fingerprint)], now=clock.now())
+    served at the same time share a batch (``core.group_commit``), unless it is turned off.
+    ``latency_us`` is then the request's own time, its wait for the batch included."""
+    if not settings.GROUP_COMMIT:
+        (answer,) = check_orders([(order, fingerprint)], now=clock.now())
+        return answer
+    started = time.perf_counter_ns()
+    answer = _group.submit((order, fingerprint))
+    if "latency_us" in answer:
+        answer["latency_us"] = (time.perf_counter_ns() - started) // 1000
     return answer
 
 
-_group = GroupCommit(
-    lambda orders, now: check_orders(orders, now=now),
-    clock.now,
-    lambda: settings.PRETRADE_GROUP_COMMIT_US,
+_group: GroupCommit[tuple[Order, str], dict] = GroupCommit(
+    lambda orders: check_orders(orders, now=clock.now()),
+    lambda: settings.GROUP_COMMIT_US,
 )
 
 

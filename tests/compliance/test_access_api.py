@@ -341,3 +341,42 @@ def test_redis_down_fails_closed(api, key, accounts, settings):
     answer = response.json()
     assert answer["effect"] == "deny"
     assert answer["reasons"][0]["code"] == "DEGRADED_FAIL_CLOSED"
+
+
+def test_concurrent_checks_share_record_steps_and_every_decision_is_recorded(accounts, settings):
+    """Access checks served at once by one process share a pipeline of record steps (group
+    commit); each caller gets its own decision and every decision reaches the log."""
+    import threading
+
+    from django.utils import timezone
+
+    from compliance import gate
+
+    settings.GROUP_COMMIT, settings.GROUP_COMMIT_US = True, 2000
+    ask = dict(client_ip="203.198.7.66", product_class="rwa_token", action="open")
+    gate.check_access(account_id="acc-sg", requested_by="t", now=timezone.now(), **ask)  # warm
+    sizes, run = [], gate._group._run_batch
+    gate._group._run_batch = lambda steps: sizes.append(len(steps)) or run(steps)
+    answers = {}
+
+    def one(n):
+        account = ("acc-sg", "acc-cn")[n % 2]
+        answers[n] = (account, gate.check_access(
+            account_id=account, requested_by="t", now=timezone.now(), **ask
+        ))  # fmt: skip
+
+    try:
+        threads = [threading.Thread(target=one, args=(n,)) for n in range(16)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+    finally:
+        gate._group._run_batch = run
+    assert len(answers) == 16 and sum(sizes) == 16 and max(sizes) > 1, sizes
+    effects = {account: answer["effect"] for account, answer in answers.values()}
+    assert effects == {"acc-sg": "allow", "acc-cn": "deny"}
+    ids = {answer["decision_id"] for _, answer in answers.values()}
+    assert len(ids) == 16
+    assert decision_log.drain(claim_idle_ms=0) == 17
+    assert set(AccessDecision.objects.values_list("decision_id", flat=True)) >= ids
