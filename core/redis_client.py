@@ -24,6 +24,7 @@ import select
 import threading
 import weakref
 import zlib
+from functools import lru_cache
 from urllib.parse import unquote, urlsplit
 
 import redis
@@ -286,8 +287,10 @@ def is_cluster(client) -> bool:
 ACCOUNT_BUCKETS = 256
 
 
+@lru_cache(maxsize=65_536)
 def account_bucket(account_id: str) -> int:
-    """Accounts are spread over a fixed number of buckets by CRC-32 of their id."""
+    """Accounts are spread over a fixed number of buckets by CRC-32 of their id (remembered:
+    the hot path asks for the same few accounts' buckets several times per order)."""
     return zlib.crc32(account_id.encode()) % ACCOUNT_BUCKETS
 
 

@@ -89,6 +89,7 @@ def script(name: str) -> Script:
     return SCRIPTS[name]
 
 
+@lru_cache(maxsize=65_536)
 def account_prefix(account_id: str) -> str:
     """``gh:{acct:<bucket>}:<account>:``, the start of every key of one account."""
     return account_key(account_id, "")
