@@ -11,7 +11,7 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 
-from core.hot_path import SKIPPED, Application, hot_middleware
+from core.hot_path import SKIPPED, Application, direct_receivers, hot_middleware
 from tests.risk.pretrade.test_check_api import key as key
 from tests.risk.pretrade.test_check_api import order
 from tests.risk.pretrade.test_check_api import venue as venue
@@ -27,7 +27,9 @@ def application():
     return Application(WSGIHandler())
 
 
-def call(handler, method, path, body=b"", headers=None):
+def call(handler, method, path, body=b"", headers=None, direct=False):
+    """One request through ``handler``. ``direct``: with Django's request receivers in place
+    (a transactional test: they close the test's connection otherwise)."""
     environ = {
         "REQUEST_METHOD": method,
         "PATH_INFO": path,
@@ -47,6 +49,11 @@ def call(handler, method, path, body=b"", headers=None):
         answer["status"] = status
         answer["headers"] = {k: v for k, v in response_headers if k not in VARYING}
 
+    if direct:  # as a WSGI server: read the body, then close the iterable
+        iterable = handler(environ, start_response)
+        answer["body"] = b"".join(iterable)
+        getattr(iterable, "close", lambda: None)()
+        return answer
     # As Django's test client does: the test's database connection outlives the request.
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
@@ -120,3 +127,38 @@ def test_other_paths_take_the_full_stack(application):
     login = call(application, "GET", "/sign-in/")
     assert login["status"].startswith("200")
     assert "csrftoken" in login["headers"].get("Set-Cookie", "")  # CSRF middleware ran
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_request_receivers_are_called_without_the_signals(application, make_key):
+    """Django's own receivers of ``request_started``/``request_finished`` are called
+    directly; the answers stay those of the full stack, and a connection past its lifetime
+    is closed at the end of a hot request as the signals would."""
+    from django.db import connection
+
+    assert direct_receivers()
+    headers = {"HTTP_AUTHORIZATION": f"Api-Key {make_key('pretrade')}", **dict(JSON)}
+    headers.pop("KEY")
+    lean = call(application, "POST", "/api/v1/pretrade/check", b'{"x": 1}', headers, True)
+    full = call(application.full, "POST", "/api/v1/pretrade/check", b'{"x": 1}', headers, True)
+    assert lean == full and lean["status"].startswith("400")
+    connection.ensure_connection()
+    connection.close_at = 0  # its CONN_MAX_AGE is over
+    call(application, "POST", "/api/v1/pretrade/check", b'{"x": 1}', headers, True)
+    assert connection.connection is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_another_receiver_makes_the_hot_handler_send_the_signals(application, make_key):
+    heard = []
+
+    def receiver(sender, **kwargs):
+        heard.append(sender)
+
+    request_finished.connect(receiver)
+    try:
+        assert not direct_receivers()
+        call(application, "POST", "/api/v1/pretrade/check", b"{}", {}, True)
+    finally:
+        request_finished.disconnect(receiver)
+    assert heard and direct_receivers()
