@@ -36,10 +36,7 @@ SWEEP = ((2, 1), (2, 2), (2, 8), (4, 1), (4, 2))
 GROUP_CONNECTIONS = (1, 8, 32)
 GROUP_SETTINGS = (
     ("off", {"GROUP_COMMIT": "0"}),
-    *(
-        (f"on, window {us} us", {"GROUP_COMMIT": "1", "GROUP_COMMIT_US": str(us)})
-        for us in (0, 50)
-    ),
+    *((f"on, window {us} us", {"GROUP_COMMIT": "1", "GROUP_COMMIT_US": str(us)}) for us in (0, 50)),
 )
 
 
