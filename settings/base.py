@@ -336,6 +336,9 @@ DEMO_FEED = env.bool("DEMO_FEED", default=True)
 DEMO_FEED_SEED = env.int("DEMO_FEED_SEED", default=0)
 DEMO_FEED_ORDER_SECONDS = env.float("DEMO_FEED_ORDER_SECONDS", default=3.0)
 DEMO_FEED_EPISODE_MINUTES = env.float("DEMO_FEED_EPISODE_MINUTES", default=20.0)
+# make run's Celery workers and beat write at this level into var/log/ (their per-task INFO
+# lines, several a second, would bury what matters).
+CELERY_LOG_LEVEL = env("CELERY_LOG_LEVEL", default="WARNING").upper()
 
 # --- Custody ledger ------------------------------------------------------------------------
 LEDGER_CHECKPOINT_EVERY = env.int("LEDGER_CHECKPOINT_EVERY", default=1000)

@@ -36,12 +36,13 @@ class Command(BaseCommand):
     def handle(self, *args, url, seed, steps, **options):
         if not settings.DEMO_FEED:
             raise CommandError("the demo feed is off (DEMO_FEED=0, or production settings)")
-        instruments = demo_instruments()
-        if not instruments:
-            raise CommandError("no demo instruments: run load_demo_data first")
+        # make run starts the feed with the web server: wait for it before anything else
         venue = HttpVenue(url)
         if not venue.wait_until_ready(READY_WAIT_SECONDS):
             raise CommandError(f"{url}/readyz did not answer 200 within {READY_WAIT_SECONDS} s")
+        instruments = demo_instruments()
+        if not instruments:
+            raise CommandError("no demo instruments: run load_demo_data first")
         now = clock.now()
         feed = DemoFeed(
             venue,
