@@ -324,7 +324,7 @@ class Tally:
         line = (
             f"{self.ticks} ticks ({self.ticks / max(seconds, 1):.1f}/s, {self.ignored} ignored), "
             f"{sum(self.decisions.values())} orders ({self.decisions['accept']} accepted, "
-            f"{self.decisions['reject']} rejected{': ' + rejects if rejects else ''}), "
+            f"{self.decisions['reject']} rejected{'; reasons: ' + rejects if rejects else ''}), "
             f"{self.fills} fills, {self.cancels} cancels"
         )
         if self.episodes:

@@ -10,7 +10,11 @@ goes ``close_only``):
   price arrives every few steps -- the feed the venue watches for 2 minutes in those hours
   and blends into the off-hours reference (``risk.markets.reference_price``);
 - ``overnight``, ``weekend``, ``holiday``: the underlying's market is shut and no external
-  price is sent (the venue expects none: its silence is not an oracle failure);
+  price is sent (the venue expects none: its silence is not an oracle failure) -- except in
+  the last minute before the pre-market opens at 4:00, when the early ECN prints begin: the
+  venue expects a feed no older than 2 minutes from 4:00:00.000 on, and a feed that began
+  only then would leave every equity market ``close_only`` (``ORACLE_STALE``) for its first
+  seconds each morning, an alert a day per instrument for nothing;
 - at the official close (16:00 ET, or an early close) the ``close`` tick, stamped at the
   close: the anchor of the off-hours blend and of the market-wide breakers;
 - ``24x7`` instruments: their feed every step;
@@ -23,13 +27,15 @@ venue refuses a second copy as a duplicate, so this is harmless when it already 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from risk.markets.sessions import SessionName, session_at
 
 EXTENDED_HOURS_EVERY = 5
 """Pre-market and after-hours: the indicative price every this many steps (well inside the
 2 minutes the venue waits before calling the feed stale)."""
+PRE_MARKET_LEAD = timedelta(minutes=1)
+"""The indicative prints start this long before the pre-market opens."""
 
 _EVERY_STEP = frozenset({SessionName.REGULAR, SessionName.CONTINUOUS})
 _EXTENDED = frozenset({SessionName.PRE_MARKET, SessionName.AFTER_HOURS})
@@ -67,10 +73,16 @@ def close_due(calendar: str, previous: datetime | None, now: datetime) -> dateti
 
 
 def ticks_due(calendar: str, previous: datetime | None, now: datetime, step: int) -> TicksDue:
-    session = session_at(now, calendar).name
+    info = session_at(now, calendar)
+    session = info.name
+    external = external_due(session, step)
+    if session is SessionName.OVERNIGHT and info.ends_at is not None:
+        external = info.ends_at - now <= PRE_MARKET_LEAD and external_due(
+            SessionName.PRE_MARKET, step
+        )
     return TicksDue(
         session=session,
-        external=external_due(session, step),
+        external=external,
         book=True,
         close_at=close_due(calendar, previous, now),
     )

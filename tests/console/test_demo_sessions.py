@@ -1,6 +1,7 @@
 """Which ticks the demo feed sends, by session (pure): the underlying's feed in regular and
-extended hours only, never while its market is shut; the official close at the close; the
-venue's book always; ``24x7`` instruments always."""
+extended hours only, never while its market is shut (but for the minute before 4:00, so the
+pre-market does not open on a stale feed); the official close at the close; the venue's book
+always; ``24x7`` instruments always."""
 
 from __future__ import annotations
 
@@ -10,7 +11,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from console.demo_feed.schedule import EXTENDED_HOURS_EVERY, close_due, external_due, ticks_due
+from console.demo_feed.schedule import (
+    EXTENDED_HOURS_EVERY,
+    PRE_MARKET_LEAD,
+    close_due,
+    external_due,
+    ticks_due,
+)
 from risk.markets.sessions import SessionName, session_at
 from tests.risk.clock import et
 
@@ -20,6 +27,20 @@ ROWS = [
     ("pre-market: indicative", "2026-11-24 08:00", "XNYS", SessionName.PRE_MARKET, True),
     ("after-hours: indicative", "2026-11-24 17:00", "XNYS", SessionName.AFTER_HOURS, True),
     ("overnight: none", "2026-11-24 23:00", "XNYS", SessionName.OVERNIGHT, False),
+    (
+        "overnight, 2 minutes before 4:00: none",
+        "2026-11-25 03:58",
+        "XNYS",
+        SessionName.OVERNIGHT,
+        False,
+    ),
+    (
+        "overnight, its last minute: the first prints",
+        "2026-11-25 03:59:30",
+        "XNYS",
+        SessionName.OVERNIGHT,
+        True,
+    ),
     ("weekend: none", "2026-11-28 12:00", "XNYS", SessionName.WEEKEND, False),
     ("Thanksgiving: none", "2026-11-26 12:00", "XNYS", SessionName.HOLIDAY, False),
     ("24x7 at the weekend", "2026-11-28 12:00", "24x7", SessionName.CONTINUOUS, True),
@@ -87,7 +108,9 @@ def test_no_external_tick_while_the_underlying_market_is_shut(offset, gap, step)
     previous = now - timedelta(milliseconds=gap)
     due = ticks_due("XNYS", previous, now, step)
     session = session_at(now, "XNYS")
-    if session.name in (SessionName.OVERNIGHT, SessionName.WEEKEND, SessionName.HOLIDAY):
+    if session.name in (SessionName.WEEKEND, SessionName.HOLIDAY):
+        assert not due.external
+    if session.name is SessionName.OVERNIGHT and session.ends_at - now > PRE_MARKET_LEAD:
         assert not due.external
     if session.name is SessionName.REGULAR:
         assert due.external
@@ -112,3 +135,15 @@ def test_exactly_one_close_per_trading_day_over_a_week_of_steps():
         et("2026-11-25 16:00"),
         et("2026-11-27 13:00"),  # Thanksgiving Thursday has none; Friday closes early
     ]
+
+
+def test_the_pre_market_never_opens_on_a_stale_feed():
+    """Each step of the night before a trading day: at 4:00 the last external tick sent is
+    younger than the 2 minutes the venue allows in the pre-market."""
+    last_external = None
+    for second in range(int(timedelta(hours=8).total_seconds())):
+        now = et("2026-11-24 20:00") + timedelta(seconds=second)
+        if ticks_due("XNYS", now - timedelta(seconds=1), now, step=second).external:
+            last_external = now
+    opening = et("2026-11-25 04:00")
+    assert last_external is not None and opening - last_external < timedelta(seconds=10)
