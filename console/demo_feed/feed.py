@@ -119,6 +119,7 @@ class DemoFeed:
     def step(self, now: datetime) -> StepReport:
         if self.last_step is None:
             self.start(now)
+        assert self.last_step is not None
         step = step_index(now)
         self._walk_to(step)
         started = self._start_episodes(step)
@@ -142,7 +143,7 @@ class DemoFeed:
                 errors.append(f"ticks: {status} {body.get('error', {}).get('message', '')}")
         decisions = self._trade(step, errors)
         fills, cancels = self._follow_up(step, errors)
-        self.last_step, self.last_now = max(step, self.last_step or step), now
+        self.last_step, self.last_now = max(step, self.last_step), now
         return StepReport(
             step, len(ticks), ignored, states, started, decisions, fills, cancels, tuple(errors)
         )

@@ -9,7 +9,8 @@ checks, never by the feed's say-so:
 - ``outside_band``: a fat-fingered price beyond the band (``PRICE_OUTSIDE_BAND``);
 - ``oversize``: more than the instrument's per-order cap (``ORDER_QUANTITY_LIMIT``);
 - ``over_margin``: a GB retail client with 100k USDC asking for 150-250k of exposure unlevered
-  (``INSUFFICIENT_MARGIN``);
+  (``INSUFFICIENT_MARGIN``) -- the same client who, trading ordinarily, keeps at most 40k of
+  exposure per instrument, so its ordinary orders are not refused for margin;
 - ``restricted``: a mainland-China resident, a US person, an Iranian resident, an SG fund
   controlled from the mainland, an SG client connecting from the US, a holder whose name is
   under sanctions review (``JURISDICTION_*``, ``SANCTIONS_REVIEW``); a GB retail client
@@ -37,13 +38,17 @@ from core.decimals import plain
 class Trader:
     account_id: str
     client_ip: str
+    soft_position_notional: Decimal = Decimal(100000)
+    """Above this exposure in one instrument the trader only reduces it: sized so that a
+    position this large in every demo instrument fits the account's collateral at the
+    weekend's leverage caps, so the trader is not refused for margin by its own drift."""
 
 
 # Addresses from the shipped GeoLite2 build (RULES.md §7).
 ORDINARY_TRADERS = (
     Trader("acc-sg", "165.21.83.88"),  # SG resident, from Singapore
     Trader("acc-hk", "203.198.7.66"),  # HK professional, from Hong Kong
-    Trader("acc-gb", "81.2.69.142"),  # GB retail, from London (no crypto derivatives)
+    Trader("acc-gb", "81.2.69.142", Decimal(40000)),  # GB retail, 100k USDC, from London
 )
 RESTRICTED_TRADERS = (
     Trader("acc-cn", "114.114.114.114"),  # mainland resident (PRC notice 2026)
@@ -57,8 +62,6 @@ OVER_MARGIN_TRADER = Trader("acc-gb", "81.2.69.142")
 
 ORDINARY_NOTIONAL = (Decimal(2000), Decimal(30000))
 OVER_MARGIN_NOTIONAL = (Decimal(150000), Decimal(250000))
-SOFT_POSITION_NOTIONAL = Decimal(100000)
-"""An ordinary trader above this exposure in an instrument only reduces it."""
 NEAR_REFERENCE = Decimal("0.003")
 """Ordinary limit prices lie within ±0.3% of the reference."""
 FAT_FINGER = (Decimal("0.01"), Decimal("0.03"))
@@ -159,7 +162,7 @@ def order_at(
         trader = draw.choice(RESTRICTED_TRADERS)
     elif intent is Intent.OVER_MARGIN:
         trader = OVER_MARGIN_TRADER
-    side = _side(draw, positions.get((trader.account_id, symbol), Decimal(0)) * base)
+    side = _side(draw, positions.get((trader.account_id, symbol), Decimal(0)) * base, trader)
     price = instrument.on_tick(base * (1 + (2 * Decimal(draw.random()) - 1) * NEAR_REFERENCE))
     quantity = instrument.lots(_between(draw, ORDINARY_NOTIONAL) / base)
     leverage = None
@@ -179,11 +182,11 @@ def order_at(
     return DemoOrder(order_id, intent, trader, symbol, side, quantity, price, fill_price, leverage)
 
 
-def _side(draw, exposure: Decimal) -> str:
+def _side(draw, exposure: Decimal, trader: Trader) -> str:
     """Lean against the position: above the soft limit only the reducing side."""
-    if exposure > SOFT_POSITION_NOTIONAL:
+    if exposure > trader.soft_position_notional:
         return "sell"
-    if exposure < -SOFT_POSITION_NOTIONAL:
+    if exposure < -trader.soft_position_notional:
         return "buy"
     return "buy" if draw.random() < 0.5 else "sell"
 

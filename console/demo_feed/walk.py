@@ -3,8 +3,10 @@
 A step multiplies the price by ``exp(r)``, with ``r`` the drift over the step, plus a normal
 move whose size is the product class's volatility scaled to the step (``sigma * sqrt(dt)``),
 plus, rarely, a jump of half to one and a half times the class's jump size, up or down. Equity
-perps move about 12 bp a minute (a lively large-cap day: ~2.4% over 6.5 hours), crypto about
-25 bp and with larger jumps, the tokenized T-bill hardly at all but drifting up with its yield.
+perps move about 12 bp a minute (a lively large-cap day: ~2.4% over 6.5 hours) with a jump of
+about 1% twice an hour, crypto about 25 bp with a jump of about 1.5% every ten minutes (the
+venue's 24x7 reference moves in steps of 1% or more, so these are what move it), the
+tokenized T-bill hardly at all but drifting up with its yield.
 
 Why this shape: prices stay positive by construction, moves scale with the price, and the
 randomness of a step is a pure function of (seed, instrument, step) -- ``step_random`` -- so a
@@ -46,10 +48,10 @@ WALKS: dict[str, WalkParameters] = {
         Decimal("0.0012"), Decimal("0.0003"), Decimal(2), Decimal("0.01")
     ),
     "crypto_perp": WalkParameters(
-        Decimal("0.0025"), Decimal("0.0005"), Decimal(3), Decimal("0.015")
+        Decimal("0.0025"), Decimal("0.0005"), Decimal(6), Decimal("0.015")
     ),
     "crypto_spot": WalkParameters(
-        Decimal("0.0025"), Decimal("0.0005"), Decimal(3), Decimal("0.015")
+        Decimal("0.0025"), Decimal("0.0005"), Decimal(6), Decimal("0.015")
     ),
     "rwa_token": WalkParameters(Decimal("0.00002"), Decimal("0.00012"), Decimal(0), Decimal(0)),
     "stablecoin": WalkParameters(Decimal("0.000005"), Decimal(0), Decimal(0), Decimal(0)),

@@ -132,3 +132,18 @@ def test_a_partial_fill_is_half_in_whole_lots():
     assert half.fill_quantity(lot) <= placed.quantity / 2
     full = traders.FollowUp(0, placed, traders.FollowUpKind.FILL)
     assert full.fill_quantity(lot) == placed.quantity
+
+
+def test_an_ordinary_traders_positions_fit_its_collateral_at_the_weekend_leverage():
+    """Every demo instrument at the soft limit, at the weekend's leverage caps (the equity
+    perps' quartered, the 24x7 instruments' whole): ordinary orders are not refused for
+    margin by the traders' own drift."""
+    from custody.demo import DEMO_BALANCES
+    from risk.demo import INSTRUMENTS as DEMO_INSTRUMENTS
+    from risk.markets.sessions import DEFAULTS, SessionName
+
+    weekend = DEFAULTS[SessionName.WEEKEND].leverage_cap_fraction
+    leverages = [D(row[7]) * (weekend if row[3] == "XNYS" else 1) for row in DEMO_INSTRUMENTS]
+    for trader in traders.ORDINARY_TRADERS:
+        margin = sum(trader.soft_position_notional / leverage for leverage in leverages)
+        assert margin <= D(DEMO_BALANCES[trader.account_id]), trader
