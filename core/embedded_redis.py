@@ -33,8 +33,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start(data_dir: Path, port: int, *, persistent: bool = True) -> subprocess.Popen:
-    """Start a server and wait until it answers PING (at most 10 s)."""
+def start(
+    data_dir: Path, port: int, *, persistent: bool = True, log_file: Path | None = None
+) -> subprocess.Popen:
+    """Start a server and wait until it answers PING (at most 10 s). ``log_file``: where
+    the server writes its log (its warnings and errors); by default it is discarded."""
     data_dir.mkdir(parents=True, exist_ok=True)
     args = [
         server_binary(),
@@ -53,6 +56,9 @@ def start(data_dir: Path, port: int, *, persistent: bool = True) -> subprocess.P
         "--loglevel",
         "warning",
     ]
+    if log_file is not None:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        args += ["--logfile", str(log_file)]
     # Its own session: a Ctrl-C in the terminal reaches only the supervisor, which stops
     # Redis last, after everything that still writes to it.
     process = subprocess.Popen(

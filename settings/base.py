@@ -328,6 +328,18 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="gatehouse@localhost")
 # --- Markets ---------------------------------------------------------------------------------
 MARKET_TICKS_MAX_BATCH = env.int("MARKET_TICKS_MAX_BATCH", default=1000)
 
+# --- Demo market feed (make run) -------------------------------------------------------------
+# A supervised process of ``make run`` (console/demo_feed/): ticks for the demo instruments and
+# demo traders' orders through the public API, so a fresh demo has markets that move, breaker
+# episodes and real rejects. Never in production (settings.prod forces it off).
+DEMO_FEED = env.bool("DEMO_FEED", default=True)
+DEMO_FEED_SEED = env.int("DEMO_FEED_SEED", default=0)
+DEMO_FEED_ORDER_SECONDS = env.float("DEMO_FEED_ORDER_SECONDS", default=3.0)
+DEMO_FEED_EPISODE_MINUTES = env.float("DEMO_FEED_EPISODE_MINUTES", default=20.0)
+# make run's Celery workers and beat write at this level into var/log/ (their per-task INFO
+# lines, several a second, would bury what matters).
+CELERY_LOG_LEVEL = env("CELERY_LOG_LEVEL", default="WARNING").upper()
+
 # --- Custody ledger ------------------------------------------------------------------------
 LEDGER_CHECKPOINT_EVERY = env.int("LEDGER_CHECKPOINT_EVERY", default=1000)
 # A withdrawal held for review longer than this raises an alert (oversight.monitors.custody).

@@ -43,3 +43,5 @@ SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 # Proof-of-reserves leaf salts must not be derivable from anything else.
 POR_SALT_SECRET = env("POR_SALT_SECRET")
+# The demo market feed sends made-up prices and orders: never next to real ones.
+DEMO_FEED = False

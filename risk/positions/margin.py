@@ -5,12 +5,16 @@ never take margin an open position needs.
 Live reservations of open orders stay in Redis only (they change on every check); at a fill
 the margin the fill charges becomes a hold, and the margin a reducing fill releases is
 voided. Holds are named ``margin:<account>:<instrument>:<fill_id>`` (idempotent on the fill).
+Ledger transfer ids are at most 100 characters (``custody.identifiers``), and a void names the
+hold it releases and the fill that released it: where a readable id would be longer, its tail
+is a digest of it (``ledger_id``), the same on every retry.
 The pre-trade check counts as collateral the ledger's available balance plus the account's
 own holds, because its used margin (``m_used`` in Redis) already accounts for them.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from datetime import datetime
 
@@ -21,6 +25,27 @@ from risk.positions.collateral import quote_asset
 from risk.pretrade.checks import QUOTE_SCALE
 
 logger = logging.getLogger("gatehouse.margin")
+
+MAX_LEDGER_ID = 100
+"""custody.identifiers: a transfer id is at most 100 letters, digits and . _ : @ + -."""
+VOID_PREFIX = "margin-void:"
+"""Ids of the voids of holds that do not fit their readable name (never ``margin:``: only
+holds carry that prefix, and the prefix is how they are found)."""
+_DIGEST_CHARS = 32
+
+
+def ledger_id(readable: str, head: str) -> str:
+    """``readable`` when the ledger takes it, else ``head`` and a digest of ``readable``.
+
+    A void was named ``<hold id>:void:<fill id>``: with a hold named after an earlier fill
+    (``margin:acc-sg:NVDA-PERP:<fill id>``) and order and fill ids of about thirty
+    characters, the name passed 100 and the ledger refused it -- after the fill had moved the
+    position, so the fill answered 400 and the hold stayed in the ledger for good (seen with
+    the demo feed). A digest keeps the id deterministic, so a retried fill asks for the same
+    transfer and the ledger answers it idempotently."""
+    if len(readable) <= MAX_LEDGER_ID:
+        return readable
+    return head + hashlib.sha256(readable.encode()).hexdigest()[:_DIGEST_CHARS]
 
 
 def _to_minor(micro: int, asset: str) -> int:
@@ -45,7 +70,7 @@ def settle_fill(
         (outcome,) = services.reserve_margin(
             reservations=[
                 services.MarginReservation(
-                    id=prefix + fill_id,
+                    id=ledger_id(prefix + fill_id, prefix),
                     account_id=account_id,
                     asset=asset,
                     amount=_to_minor(charged_micro, asset),
@@ -67,7 +92,10 @@ def settle_fill(
         if remaining <= 0:
             break
         voids.append(
-            services.MarginVoid(id=f"{pending_id}:void:{fill_id}", reservation_id=pending_id)
+            services.MarginVoid(
+                id=ledger_id(f"{pending_id}:void:{fill_id}", VOID_PREFIX),
+                reservation_id=pending_id,
+            )
         )
         rest = max(0, amount - remaining)
         remaining -= amount
@@ -77,7 +105,10 @@ def settle_fill(
         services.reserve_margin(
             reservations=[
                 services.MarginReservation(
-                    id=f"{prefix}{fill_id}:rest", account_id=account_id, asset=asset, amount=rest
+                    id=ledger_id(f"{prefix}{fill_id}:rest", prefix),
+                    account_id=account_id,
+                    asset=asset,
+                    amount=rest,
                 )
             ],
             now=now,

@@ -160,6 +160,7 @@ def test_make_run_starts_from_a_fresh_var_directory(tmp_path, configuration):
         assert ready["redis"]["mode"] == extra.get("REDIS_MODE", "standalone")
         if topology is not None:  # the demo's state is on the topology's servers
             assert sum(topology.key_counts().values()) > 0
+        _wait_for_demo_traders(base, credentials["api_key"])
     finally:
         output = _stop(process)
         if topology is not None:
@@ -178,3 +179,39 @@ def test_make_run_starts_from_a_fresh_var_directory(tmp_path, configuration):
                 c.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
     where = output.find("Traceback")
     assert where < 0, output[max(0, where - 500) : where + 2500]
+    _assert_it_speaks_plainly(output, credentials, var_dir)
+
+
+def _wait_for_demo_traders(base: str, key: str, seconds: float = 90) -> None:
+    """The demo feed runs: its traders' orders reach the pre-trade check (an order every
+    3 s on average), so an ordinary trader soon has a reservation or a position."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for account in ("acc-sg", "acc-hk", "acc-gb"):
+            status, risk = _get(f"{base}/api/v1/accounts/{account}/risk", key)
+            if status == 200 and risk["instruments"]:
+                return
+        time.sleep(1)
+    raise AssertionError("no demo trader's order reached the pre-trade check")
+
+
+def _assert_it_speaks_plainly(output: str, credentials: dict, var_dir: Path) -> None:
+    """Issue 18: one line per process started (name, pid, what it serves), then the
+    console URL, the officers and the API key -- no Celery banners or warnings -- and each
+    process's own output in var/log/<process>.log."""
+    lines = output.splitlines()
+    started = [line.split()[1] for line in lines if line.startswith("started ")]
+    expected = ["web", "worker-realtime", "worker-default", "worker-reports", "beat", "demo-feed"]
+    assert [name for name in started if name != "redis"] == expected, output
+    assert all(" pid " in line for line in lines if line.startswith("started "))
+    key_line = next(i for i, line in enumerate(lines) if "operator API key" in line)
+    last_started = max(i for i, line in enumerate(lines) if line.startswith("started "))
+    assert key_line > last_started and lines[key_line].endswith(credentials["api_key"])
+    officers = next(line for line in lines if line.strip().startswith("officers:"))
+    assert credentials["password"] in officers and credentials["checker_password"] in officers
+    assert any(line.strip().startswith("console:  http://127.0.0.1:") for line in lines)
+    for noise in ("-------------- ", "celery beat v", "SecurityWarning", "[tasks]"):
+        assert noise not in output, noise
+    for name in expected:
+        assert (var_dir / "log" / f"{name}.log").exists(), name
+    assert "demo feed on" in (var_dir / "log" / "demo-feed.log").read_text()

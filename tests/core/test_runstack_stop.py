@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from core.management.commands.runstack import Command
+from core.management.commands.runstack import Child, ChildSpec, Command
 
 STUBBORN = """
 import signal, subprocess, sys, time
@@ -37,7 +37,7 @@ def test_a_child_that_ignores_sigterm_is_killed_with_its_workers():
     )
     worker = int(child.stdout.readline())
     command = Command()
-    command.children = [("web", child)]
+    command.children = [Child(ChildSpec("web", [], "a stubborn web server"), child)]
     command.STOP_SECONDS = 1
     started = time.monotonic()
     command._stop_all()
