@@ -14,7 +14,7 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
-from bench.bench_http import SWEEP
+from bench.bench_http import GROUP_CONNECTIONS, GROUP_SETTINGS, SWEEP
 
 HERE = Path(__file__).resolve().parent
 README = HERE.parent / "README.md"
@@ -228,6 +228,26 @@ def rows_of(run: Run) -> list[tuple[str, ...]]:
             for workers, threads in SWEEP
             for row in [
                 run.get(http, f"http POST /api/v1/pretrade/check, granian {workers}x{threads}")
+            ]
+        ],
+        *[
+            (
+                f"… group commit {label}, {connections} connection"
+                + ("s" if connections > 1 else ""),
+                _us(row["median_us"]),
+                _us(row["p99_us"]),
+                _rate(row["ops_per_s"], " req/s"),
+                row["note"].split(";")[0] + " (its own run)",
+                "",
+            )
+            for label, _ in GROUP_SETTINGS
+            for connections in GROUP_CONNECTIONS
+            for row in [
+                run.get(
+                    http,
+                    f"http POST /api/v1/pretrade/check, group commit {label}, "
+                    f"{connections} connections",
+                )
             ]
         ],
         (
