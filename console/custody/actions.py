@@ -18,6 +18,8 @@ from console.custody.forms import HeldWithdrawalForm, LedgerAdjustmentForm
 from console.roles import COMPLIANCE_OFFICER
 from core.errors import Conflict, NotFound
 from custody import selectors, services, withdrawals
+from custody.errors import CustodyError
+from custody.money import from_minor
 
 LEDGER_ADJUSTMENT = "ledger.adjustment"
 WITHDRAWAL_RELEASE = "withdrawal.release"
@@ -26,6 +28,15 @@ WITHDRAWAL_REFUSAL = "withdrawal.refuse"
 
 def _maker(payload: Mapping[str, Any], maker: str) -> dict:
     return {"maker": maker}
+
+
+def _amount(payload: Mapping[str, Any]) -> str:
+    """The adjustment's amount at the asset's scale (the form takes minor units); as given
+    when the asset is not one the ledger knows (the service will refuse it anyway)."""
+    try:
+        return from_minor(payload["asset"], int(payload["amount"]))
+    except (CustodyError, TypeError, ValueError):
+        return f"{payload['amount']} minor units of"
 
 
 def _adjust(payload: Mapping[str, Any], approver: str) -> dict:
@@ -51,7 +62,7 @@ register_action(
     target=lambda payload: f"transfer:{payload['id']}",
     on_propose=_maker,
     describe=lambda payload: (
-        f"Adjust {payload['amount']} {payload['asset']}: "
+        f"Adjust {_amount(payload)} {payload['asset']}: "
         f"{payload['debit_account_id']} → {payload['credit_account_id']}"
     ),
     reason_in_payload=True,
