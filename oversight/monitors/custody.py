@@ -44,6 +44,8 @@ def on_reconciliation_break(
             "as_of": str(as_of),
         },
         now=clock.now(),
+        cause=f"custodian.{custodian}",
+        cause_title=f"Reconciliation breaks at {custodian}",
     )
 
 
@@ -161,6 +163,8 @@ def run_held_withdrawal_monitor(*, now: datetime) -> int:
                 "rules": _rules(hold.reasons),
             },
             now=now,
+            cause="overdue",
+            cause_title="Withdrawals held for review past their time",
         )
         raised += 1
     return raised

@@ -98,9 +98,7 @@ FILTER_CASES = [
 
 
 @pytest.mark.parametrize(("source", "context", "written"), FILTER_CASES)
-def test_the_console_filters_pick_the_one_function_and_never_fail_a_page(
-    source, context, written
-):
+def test_the_console_filters_pick_the_one_function_and_never_fail_a_page(source, context, written):
     template = Template("{% load console %}" + source)
     assert template.render(Context(context)) == written
 

@@ -114,7 +114,11 @@ def test_pretrade_detail_is_one_query(compliance_client, django_assert_max_num_q
 def test_alerts_filter_by_severity_and_status(compliance_client):
     html = compliance_client.get("/alerts/?severity=critical").content.decode()
     assert "Alert number 2" in html and "Alert number 1<" not in html
-    Alert.objects.filter(title="Alert number 2").update(status="resolved")
+    # through the service: an incident's status follows its alerts' (an update behind the
+    # service's back, as this test did before incidents, would leave the incident open)
+    alert_services.resolve_alert(
+        alert_id=Alert.objects.get(title="Alert number 2").pk, actor="t", resolution="done"
+    )
     html = compliance_client.get("/alerts/?severity=critical&status=open").content.decode()
     assert "Alert number 2<" not in html and "Alert number 5" in html
 

@@ -134,6 +134,7 @@ PAGES = [
     ("/schedules/{task}/propose", {"administrator", "risk_officer"}),
     ("/officers/", {"administrator", "auditor"}),
     ("/alerts/", READ),
+    ("/alerts/incidents/{incident}/", READ),
     ("/reports/", READ),
     ("/custody/", READ),
     ("/pretrade/", READ),
@@ -150,6 +151,7 @@ def _path(template: str, world) -> str:
         task=world["task"].pk,
         seq=world["seq"],
         alert=world["alert"].pk,
+        incident=world["alert"].incident_id,
     )
 
 
@@ -182,6 +184,17 @@ ACTIONS = [
     ("/alerts/{alert}/acknowledge", {}, {"compliance_officer", "risk_officer"}),
     ("/alerts/{alert}/assign", {"assignee": "maker"}, {"compliance_officer", "risk_officer"}),
     ("/alerts/{alert}/resolve", {"resolution": "x"}, {"compliance_officer", "risk_officer"}),
+    ("/alerts/acknowledge", {"incident": "{incident}"}, {"compliance_officer", "risk_officer"}),
+    (
+        "/alerts/incidents/{incident}/assign",
+        {"assignee": "maker"},
+        {"compliance_officer", "risk_officer"},
+    ),
+    (
+        "/alerts/incidents/{incident}/resolve",
+        {"resolution": "x"},
+        {"compliance_officer", "risk_officer"},
+    ),
     ("/proposals/new/market.halt/", {"symbol": "AAPL-PERP", "reason": "x"}, {"risk_officer"}),
     (
         "/proposals/new/kill_switch.engage/",
@@ -195,6 +208,7 @@ ACTIONS = [
 @pytest.mark.parametrize(("template", "data", "admitted"), ACTIONS, ids=[a[0] for a in ACTIONS])
 def test_actions_by_role(template, data, admitted, world, make_officer):
     path = _path(template, world)
+    data = {name: _path(value, world) for name, value in data.items()}
     anonymous = Client().post(path, data)
     assert anonymous.status_code == 302 and anonymous["Location"].startswith("/sign-in/")
     for role in ROLES:
