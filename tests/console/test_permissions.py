@@ -138,6 +138,7 @@ PAGES = [
     ("/reports/", READ),
     ("/custody/", READ),
     ("/pretrade/", READ),
+    ("/kill-switches/", READ),
     ("/proposals/new/market.halt/", {"risk_officer"}),
     ("/proposals/new/kill_switch.engage/", {"risk_officer"}),
     ("/proposals/new/session_parameters.change/", {"risk_officer"}),
