@@ -97,6 +97,15 @@ def open_breaks(limit: int = 100) -> list[ReconciliationBreak]:
     return list(selectors.reconciliation_breaks(status=ReconciliationBreak.OPEN)[:limit])
 
 
+def resolved_breaks(limit: int = 20) -> list[ReconciliationBreak]:
+    """The latest resolutions, who made them and why."""
+    return list(
+        ReconciliationBreak.objects.filter(status=ReconciliationBreak.RESOLVED).order_by(
+            "-resolved_at", "-id"
+        )[:limit]
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class HeldWithdrawalRow:
     id: str

@@ -143,6 +143,7 @@ PAGES = [
     ("/proposals/new/kill_switch.engage/", {"risk_officer"}),
     ("/proposals/new/session_parameters.change/", {"risk_officer"}),
     ("/proposals/new/ledger.adjustment/", {"compliance_officer"}),
+    ("/proposals/new/reconciliation_break.adjust/", {"compliance_officer"}),
 ]
 
 
