@@ -25,6 +25,7 @@ def custody(request: HttpRequest) -> HttpResponse:
             "assets": selectors.asset_positions(assets=selectors.assets_in_use(), now=now),
             "breaks": selectors.open_breaks(),
             "resolved_breaks": selectors.resolved_breaks(),
+            "decided": selectors.decided_withdrawals(),
             "held": selectors.held_withdrawals(
                 now=now, alert_after_minutes=settings.HELD_WITHDRAWAL_ALERT_MINUTES
             ),

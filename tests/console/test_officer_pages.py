@@ -82,8 +82,9 @@ PAGE_BUDGETS = [
     ("/alerts/?severity=critical&status=open", 2),
     # Per asset in use, the ledger's own segregation statement (4) and latest publication
     # (1): bounded by the closed set of assets (custody.money.ASSETS), not by the data; plus
-    # one for the withdrawals held for review and one for the recently resolved breaks.
-    ("/custody/", 5 + 5 * len(ASSETS)),
+    # one each for the withdrawals held for review, their pending decisions, the recently
+    # decided ones and the recently resolved breaks.
+    ("/custody/", 7 + 5 * len(ASSETS)),
     ("/pretrade/", 1),
     ("/pretrade/?account_id=acc-1&decision=reject&reason=lever&instrument=AAPL-PERP", 1),
     ("/reports/", 2),
