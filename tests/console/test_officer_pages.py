@@ -83,11 +83,11 @@ PAGE_BUDGETS = [
     # Per asset in use, the ledger's own segregation statement (4) and latest publication
     # (1): bounded by the closed set of assets (custody.money.ASSETS), not by the data; plus
     # one each for the withdrawals held for review, their pending decisions, the recently
-    # decided ones and the recently resolved breaks.
-    ("/custody/", 7 + 5 * len(ASSETS)),
+    # decided ones, the recently resolved breaks and the latest publication jobs.
+    ("/custody/", 8 + 5 * len(ASSETS)),
     ("/pretrade/", 1),
     ("/pretrade/?account_id=acc-1&decision=reject&reason=lever&instrument=AAPL-PERP", 1),
-    ("/reports/", 2),
+    ("/reports/", 3),  # the reports, their files, the latest generation jobs
 ]
 
 

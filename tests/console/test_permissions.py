@@ -204,6 +204,9 @@ ACTIONS = [
         {"risk_officer"},
     ),
     ("/proposals/new/ledger.adjustment/", {"id": "a", "reason": "x"}, {"compliance_officer"}),
+    ("/jobs/start/report.generate", {}, {"compliance_officer", "risk_officer"}),
+    ("/jobs/start/por.publish", {}, {"compliance_officer"}),
+    ("/jobs/start/sanctions.rescreen", {}, {"compliance_officer"}),
 ]
 
 
