@@ -210,3 +210,35 @@ def test_report_sections_write_amounts_at_the_assets_scale():
         "0.000005",
         "0.000002",
     )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("asset", "summary"),
+    [
+        ("USDC", "Adjust 1.500000 USDC: suspense:venue → custody_wallet:w-1"),
+        # an asset the ledger does not know: said as given, never a broken page
+        ("XXX", "Adjust 1500000 minor units of XXX: suspense:venue → custody_wallet:w-1"),
+    ],
+)
+def test_a_ledger_adjustment_proposal_names_its_amount_at_the_assets_scale(
+    make_officer, asset, summary
+):
+    """Before: ``Adjust 1500000 USDC``, the form's minor units read as whole dollars."""
+    from console import maker_checker
+
+    maker = make_officer("mia", "compliance_officer")
+    proposal = maker_checker.propose(
+        kind="ledger.adjustment",
+        payload={
+            "id": "adj-1",
+            "debit_account_id": "suspense:venue",
+            "credit_account_id": "custody_wallet:w-1",
+            "asset": asset,
+            "amount": 1_500_000,
+        },
+        reason="custodian fee",
+        maker=maker,
+    )
+    html = signed_in_client(maker).get(f"/proposals/{proposal.pk}/").content.decode()
+    assert f"Proposal {proposal.pk}: {summary}" in html
