@@ -11,6 +11,7 @@ from django.conf import settings
 
 from core import clock
 from custody import selectors
+from custody.money import from_minor
 from oversight.alerts import raise_alert
 from oversight.models import Alert
 
@@ -157,7 +158,7 @@ def run_held_withdrawal_monitor(*, now: datetime) -> int:
                 "withdrawal_id": hold.id,
                 "account_id": hold.account_id,
                 "asset": hold.asset_id,
-                "amount": str(hold.amount),
+                "amount": from_minor(hold.asset_id, hold.amount),
                 "held_at": clock.isoformat_z(hold.held_at),
                 "minutes_held": waited,
                 "rules": _rules(hold.reasons),
