@@ -421,6 +421,10 @@ def test_long_work_started_from_the_console_finishes_on_the_page_without_a_reloa
         done_text="accounts screened against ofac_sdn@",
         shot_name="27-rescreen-job",
     )
+    page.locator("div.job").first.get_by_role("link", name=re.compile(r"^job \d+$")).click()
+    page.wait_for_url(re.compile(r".*/jobs/\d+/$"))
+    expect(page.get_by_test_id("job-status")).to_have_text("done")
+    expect(page.locator("main")).to_contain_text("Asked for")
 
 
 def test_decisions_and_accounts_write_prices_at_the_tick_and_amounts_at_scale(page, stack):
@@ -456,6 +460,9 @@ def test_decisions_and_accounts_write_prices_at_the_tick_and_amounts_at_scale(pa
     expect(page.locator("main")).to_contain_text("buy 0.500 BTC-PERP limit at 110000.0")
     page.goto(server.base_url + "/accounts/acc-sg/")
     expect(page.locator("main")).to_contain_text("250000.000000 USDC")
+    page.goto(server.base_url + "/markets/BTC-PERP/")
+    expect(page.locator(".lede")).to_contain_text("tick 0.5 · lot 0.001")
+    expect(page.get_by_test_id("reference")).to_have_text(re.compile(r"^(\d+\.\d|—)$"))
     shot(page, stack, "28-account")
 
 
