@@ -112,21 +112,24 @@ def lock_alert(alert_id: int) -> Alert:
 
 def _repeated(key: str, now: datetime, start: datetime, fold: timedelta) -> Alert | None:
     """The key's alert a raise at ``now`` repeats, locked: the unresolved one last seen
-    within the fold window, else the one of this de-duplication window."""
-    candidate = (
+    within the fold window, else the one of this de-duplication window. (Raises of one key
+    are serialised; only an officer can change the alert between the look and the lock,
+    hence the second look at its status.)"""
+    folded = (
         Alert.objects.filter(dedup_key=key, last_seen__gte=now - fold)
         .exclude(status="resolved")
         .order_by("-last_seen", "-id")
         .values_list("pk", flat=True)
         .first()
     )
-    if candidate is None:
-        candidate = (
-            Alert.objects.filter(dedup_key=key, window_start=start)
-            .values_list("pk", flat=True)
-            .first()
-        )
-    return None if candidate is None else lock_alert(candidate)
+    if folded is not None:
+        alert = lock_alert(folded)
+        if alert.status != "resolved" or alert.window_start == start:
+            return alert
+    in_window = (
+        Alert.objects.filter(dedup_key=key, window_start=start).values_list("pk", flat=True).first()
+    )
+    return None if in_window is None else lock_alert(in_window)
 
 
 def _instrument(detail: dict) -> str:
