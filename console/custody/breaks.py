@@ -18,8 +18,8 @@ from django.views.decorators.http import require_GET, require_POST
 from console import change_kinds
 from console.custody.actions import BREAK_ADJUSTMENT, break_target, pending_adjustment
 from console.custody.forms import BreakResolutionForm
+from console.models import Proposal
 from console.roles import COMPLIANCE_OFFICER, officer_actor, officer_required, roles_of
-from console.selectors import proposals_for
 from core.errors import GatehouseError
 from custody import reconciliation
 from custody.models import ReconciliationBreak
@@ -51,7 +51,9 @@ def break_detail(request: HttpRequest, break_id: int) -> HttpResponse:
                 .order_by("wallet", "asset")
             ),
             "adjustment": reconciliation.closing_adjustment(found),
-            "proposals": list(proposals_for(break_target(found.pk)).order_by("-created_at")[:10]),
+            "proposals": list(
+                Proposal.objects.filter(target=break_target(found.pk)).order_by("-created_at")[:10]
+            ),
             "pending": pending_adjustment(found.pk),
             "form": BreakResolutionForm(),
             "may_resolve": COMPLIANCE_OFFICER in roles_of(request.user),

@@ -211,3 +211,21 @@ def test_an_explanation_waits_for_a_pending_adjustment(officers, breaks):
     assert f"Proposal {proposal.pk} to close this break by adjustment".encode() in response.content
     found.refresh_from_db()
     assert found.status == "open"
+
+
+def test_a_breaks_page_lists_its_own_proposals_only(officers, breaks):
+    """Break 1's page listed break 10's proposals too (its target was matched as a prefix)."""
+    short = max(ReconciliationBreak.objects.values_list("pk", flat=True)) + 1
+    long = short * 10  # its id's text starts with the other's
+    ReconciliationBreak.objects.filter(pk=breaks["w-1"].pk).update(id=short)
+    ReconciliationBreak.objects.filter(pk=breaks["w-2"].pk).update(id=long)
+    maker_checker.propose(
+        kind="reconciliation_break.adjust",
+        payload={"id": long},
+        reason="x",
+        maker=officers["maker"],
+    )
+    html = client(officers, "checker").get(f"/custody/breaks/{short}/").content.decode()
+    assert "reconciliation_break.adjust</a>" not in html
+    html = client(officers, "checker").get(f"/custody/breaks/{long}/").content.decode()
+    assert "reconciliation_break.adjust</a>" in html
