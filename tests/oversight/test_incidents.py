@@ -360,3 +360,75 @@ def test_racing_workers_announcing_different_markets_open_one_incident():
     assert errors == []
     incident = Incident.objects.get()
     assert incident.alert_count == 8 and Alert.objects.filter(notify=True).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_existing_alerts_become_their_own_incidents_when_migrated():
+    """Migration 0006: alerts raised before incidents existed keep their status, and each
+    becomes one incident with the figures the service would keep for it."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before, after = ("oversight", "0005_incidents"), ("oversight", "0007_alert_incident_required")
+    executor = MigrationExecutor(connection)
+    executor.migrate([before])
+    old = executor.loader.project_state([before]).apps
+    OldAlert = old.get_model("oversight", "Alert")
+    common = {"window_start": NOW, "first_seen": NOW, "last_seen": NOW + minutes(5)}
+    OldAlert.objects.create(
+        dedup_key="market.AAPL-PERP.halted.MANUAL_HALT",
+        kind="market_state",
+        severity="critical",
+        title="AAPL-PERP halted",
+        detail={"instrument": "AAPL-PERP"},
+        occurrences=3,
+        status="acknowledged",
+        acknowledged_by="officer:li",
+        assigned_to="officer:wu",
+        **common,
+    )
+    OldAlert.objects.create(
+        dedup_key="recon:w-1",
+        kind="reconciliation_break",
+        severity="warning",
+        title="w-1 differs",
+        detail={"instrument": ["not", "a", "symbol"]},
+        status="resolved",
+        resolved_by="officer:li",
+        resolution="late statement",
+        **common,
+    )
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate([after])
+
+    halted = Alert.objects.get(dedup_key="market.AAPL-PERP.halted.MANUAL_HALT")
+    assert (halted.status, halted.instrument, halted.notify) == ("acknowledged", "AAPL-PERP", True)
+    incident = halted.incident
+    assert (incident.kind, incident.cause, incident.status, incident.severity) == (
+        "market_state",
+        "market.AAPL-PERP.halted.MANUAL_HALT",
+        "acknowledged",
+        "critical",
+    )
+    assert (incident.alert_count, incident.occurrences, incident.instruments) == (
+        1,
+        3,
+        ["AAPL-PERP"],
+    )
+    assert incident.assigned_to == "officer:wu"
+    assert incident.last_action == "acknowledged by officer:li"
+    recon = Alert.objects.get(dedup_key="recon:w-1")
+    assert recon.instrument == "" and recon.incident.instruments == []
+    assert recon.incident.last_action == "resolved by officer:li: late statement"
+    assert Incident.objects.count() == 2
+    # and the service carries on from there: a repeat folds into the migrated alert
+    again = alerts.raise_alert(
+        key="market.AAPL-PERP.halted.MANUAL_HALT",
+        kind="market_state",
+        severity="critical",
+        title="AAPL-PERP halted",
+        detail={"instrument": "AAPL-PERP"},
+        now=NOW + minutes(10),
+    )
+    assert again.pk == halted.pk and again.occurrences == 4
