@@ -9,7 +9,9 @@ matcher and one read per chunk, not a transaction per account. Nothing is releas
 version only opens cases (``compliance.screening_cases``).
 
 A re-screen of an older version stops when a newer one is loaded: the newer version's own
-re-screen covers every account.
+re-screen covers every account. An officer may also re-screen every account against the
+list in force from the console (``screen_accounts``, the same chunk with a cursor of the
+caller's own: the version's cursor records the version's re-screen only).
 """
 
 from __future__ import annotations
@@ -33,22 +35,29 @@ def rescreen_chunk(version_id: int, *, chunk: int = CHUNK) -> tuple[int, bool]:
     if lists.version_id != version.pk:
         _finish(version)
         return 0, True
+    count, last = screen_accounts(lists, after=version.rescreen_cursor, chunk=chunk)
+    if last is not None:
+        SanctionsListVersion.objects.filter(pk=version.pk).update(rescreen_cursor=last)
+    if count < chunk:
+        _finish(version)
+        return count, True
+    return count, False
+
+
+def screen_accounts(
+    lists: sanctions.LoadedList, *, after: str, chunk: int = CHUNK, actor: str = ACTOR
+) -> tuple[int, str | None]:
+    """Screen the next ``chunk`` accounts after ``after`` (in ``account_id`` order) against
+    ``lists``; returns (accounts screened, the last one's id, None when there was none)."""
     rows = list(
-        AccountProfile.objects.filter(account_id__gt=version.rescreen_cursor)
+        AccountProfile.objects.filter(account_id__gt=after)
         .order_by("account_id")
         .values("account_id", "sanctions_status", *services.PROFILE_FIELDS)[:chunk]
     )
     for row in rows:
         if row["sanctions_status"] != screening_cases.CLEAR or _has_matches(lists, row):
-            services.rescreen_account(row["account_id"], actor=ACTOR)
-    if rows:
-        SanctionsListVersion.objects.filter(pk=version.pk).update(
-            rescreen_cursor=rows[-1]["account_id"]
-        )
-    if len(rows) < chunk:
-        _finish(version)
-        return len(rows), True
-    return len(rows), False
+            services.rescreen_account(row["account_id"], actor=actor)
+    return len(rows), (rows[-1]["account_id"] if rows else None)
 
 
 def _has_matches(lists, facts: dict) -> bool:

@@ -11,10 +11,11 @@ class ConsoleConfig(AppConfig):
     def ready(self) -> None:
         # The kinds of change under maker-checker, registered by the shell and each part's
         # pages (named here, not discovered).
-        from console import actions
+        from console import actions, job_kinds
         from console.compliance import actions as compliance_actions
         from console.compliance import screening as screening_actions
         from console.custody import actions as custody_actions
         from console.risk import actions as risk_actions
 
-        del actions, compliance_actions, custody_actions, risk_actions, screening_actions
+        del actions, compliance_actions, custody_actions, job_kinds, risk_actions
+        del screening_actions

@@ -14,6 +14,7 @@ NAVIGATION = (
     ("screening", "Screening", None),
     ("accounts", "Accounts", None),
     ("pretrade", "Pre-trade", None),
+    ("kill-switches", "Kill switches", None),
     ("alerts", "Alerts", None),
     ("custody", "Custody", None),
     ("reports", "Reports", None),

@@ -61,3 +61,49 @@ class SignInThrottle(models.Model):
 
     def __str__(self) -> str:
         return f"{self.username}: {self.failures} failures"
+
+
+JOB_STATUSES = ("queued", "running", "done", "failed")
+
+
+class BackgroundJob(models.Model):
+    """Long work an officer started from the console (a report, a proof-of-reserves
+    publication, a sanctions re-screen): who asked for what, and how far it has got, so the
+    page can show its progress and result without a reload (``console.jobs``). The work
+    itself is the owning part's service, which records what it does; this row records the
+    request and its outcome, and ``heartbeat_at`` tells a live worker from a lost one."""
+
+    kind = models.CharField(max_length=40, db_index=True)
+    params = models.JSONField(default=dict)
+    status = models.CharField(
+        max_length=10, choices=[(s, s) for s in JOB_STATUSES], default="queued", db_index=True
+    )
+    started_by = models.CharField(max_length=150)
+    created_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    progress_done = models.PositiveBigIntegerField(default=0)
+    progress_total = models.PositiveBigIntegerField(null=True, blank=True)
+    stage = models.CharField(max_length=200, blank=True, default="")
+    cursor = models.CharField(
+        max_length=200, blank=True, default="", help_text="Where a resumed run carries on."
+    )
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"job {self.pk} {self.kind} ({self.status})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in ("done", "failed")
+
+    @property
+    def percent(self) -> int | None:
+        if not self.progress_total:
+            return None
+        return min(100, self.progress_done * 100 // self.progress_total)

@@ -9,7 +9,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django_otp.admin import OTPAdminSite
 
-from console.views import accounts, auth, dashboard, officers, proposals, records
+from console.views import accounts, auth, dashboard, jobs, officers, proposals, records
 
 admin.site.__class__ = OTPAdminSite
 
@@ -40,6 +40,9 @@ urlpatterns = [
         officers.reset_second_factor,
         name="officer-reset",
     ),
+    path("jobs/start/<str:kind>", jobs.start, name="job-start"),
+    path("jobs/<int:job_id>/", jobs.job_detail, name="job"),
+    path("jobs/<int:job_id>/status", jobs.job_status, name="job-status"),
     path("accounts/", accounts.accounts, name="accounts"),
     path("accounts/<str:account_id>/", accounts.account_detail, name="account"),
     path("", include("console.compliance.urls")),

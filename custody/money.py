@@ -15,7 +15,7 @@ digits that a client almost certainly did not mean as money. No float appears an
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from types import MappingProxyType
 
 from custody.errors import InvalidAmount, UnknownAsset
@@ -138,6 +138,23 @@ def from_minor(asset_or_scale: Asset | str | int, minor: int) -> str:
     if scale == 0:
         return f"{sign}{whole}"
     return f"{sign}{whole}.{fraction:0{scale}d}"
+
+
+def amount_at_scale(asset_or_scale: Asset | str | int, amount: Decimal | str) -> str:
+    """An amount in whole units (a margin figure, a balance read back as text) written for
+    people at the asset's scale, as :func:`from_minor` writes minor units: ``95.25`` USDC
+    is ``95.250000``. Display only: it rounds half-even where :func:`to_minor`, which books
+    money, refuses; a float or an int (major or minor units?) is refused."""
+    if isinstance(amount, bool | int | float) or not isinstance(amount, Decimal | str):
+        raise TypeError(f"expected a Decimal or a decimal string, got {type(amount).__name__}")
+    try:
+        value = Decimal(amount)
+    except InvalidOperation:
+        raise ValueError(f"{amount!r} is not a decimal") from None
+    if not value.is_finite():
+        raise ValueError(f"{amount!r} is not a finite decimal")
+    scale = scale_of(asset_or_scale)
+    return from_minor(scale, int(value.scaleb(scale).to_integral_value(ROUND_HALF_EVEN)))
 
 
 def _text_of(amount: object, field: str) -> str:

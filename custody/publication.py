@@ -150,16 +150,21 @@ def _chunks(published: PorPublication, tree, level: int) -> Iterator[PorChunk]:
         )
 
 
+def client_assets() -> list[str]:
+    """The assets that have client accounts: what a publication of every asset covers."""
+    return sorted(
+        set(
+            LedgerAccount.objects.filter(kind=AccountKind.CLIENT_LIABILITY)
+            .values_list("asset_id", flat=True)
+            .distinct()
+        )
+    )
+
+
 def publish_all(*, assets: list[str] | None = None, actor: str) -> list[PorPublication]:
     """Publish every asset that has client accounts (or the ones named)."""
     if assets is None:
-        assets = sorted(
-            set(
-                LedgerAccount.objects.filter(kind=AccountKind.CLIENT_LIABILITY)
-                .values_list("asset_id", flat=True)
-                .distinct()
-            )
-        )
+        assets = client_assets()
     return [publish(asset=asset, actor=actor) for asset in assets]
 
 

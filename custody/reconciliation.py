@@ -7,7 +7,10 @@ compared with the right past, not with today's balance. A wallet is the custody 
 that name, else the house wallet of that name; a wallet the ledger does not know holds zero.
 Every difference is stored as a :class:`~custody.models.ReconciliationBreak`, announced
 (``custody.signals.reconciliation_break``; compliance turns it into an alert) and listed
-until an officer resolves it, usually after an ``adjustment`` through suspense.
+until an officer resolves it: with an explanation alone (the statement was late, the
+custodian corrected it), or by the adjustment that makes the ledger hold what the custodian
+stated (``closing_adjustment``: a custody wallet against suspense, a house wallet against
+house revenue), booked under four eyes and resolving the break (``resolve_by_adjustment``).
 
 A statement is identified by its custodian and ``as_of``: sending the same one again returns
 the first result; a different body for the same custodian and instant is a conflict.
@@ -23,8 +26,8 @@ from django.db import IntegrityError, transaction
 
 from core import audit, clock
 from core.errors import Conflict, IdempotencyConflict, NotFound, ValidationFailed
-from custody import signals
-from custody.identifiers import account_ref
+from custody import services, signals
+from custody.identifiers import account_ref, parse_ref, venue_ref
 from custody.ledger import AccountKind
 from custody.models import (
     CustodianStatement,
@@ -207,3 +210,89 @@ def resolve_break(
             after={"status": found.status, "resolution": resolution},
         )
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class ClosingAdjustment:
+    """The ``adjustment`` transfer that makes the ledger's wallet hold what the custodian
+    stated: the difference, between the wallet and where unexplained value waits (client
+    side: suspense, which segregation counts; house side: the house's revenue). A positive
+    break (the custodian holds more) debits the wallet, whose holdings rise."""
+
+    transfer_id: str
+    debit_account_id: str
+    credit_account_id: str
+    asset: str
+    amount: int
+
+
+_COUNTERPART = {
+    AccountKind.CUSTODY_WALLET: AccountKind.SUSPENSE,
+    AccountKind.HOUSE_WALLET: AccountKind.HOUSE_REVENUE,
+}
+
+
+def adjustment_id(break_id: int) -> str:
+    """One per break, so booking it again is a replay. Should a client have taken the id
+    first, the ledger refuses the adjustment (the same id with another body) and nothing
+    is booked or resolved."""
+    return f"reconciliation-break-{break_id}"
+
+
+def closing_adjustment(found: ReconciliationBreak) -> ClosingAdjustment | None:
+    """The adjustment that closes ``found``, or None when none can (a wallet the ledger
+    does not know: there is no account to correct; a zero difference)."""
+    ref = found.line.ledger_account_id
+    if not ref or found.amount == 0:
+        return None
+    kind, _, asset = parse_ref(ref)
+    counterpart = _COUNTERPART.get(kind)
+    if counterpart is None:
+        return None
+    other = venue_ref(counterpart, asset)
+    debit, credit = (ref, other) if found.amount > 0 else (other, ref)
+    return ClosingAdjustment(adjustment_id(found.pk), debit, credit, asset, abs(found.amount))
+
+
+def _break(break_id: int) -> ReconciliationBreak:
+    found = ReconciliationBreak.objects.select_related("line").filter(pk=break_id).first()
+    if found is None:
+        raise NotFound(f"no reconciliation break {break_id}")
+    return found
+
+
+def resolve_by_adjustment(
+    *, break_id: int, reason: str, maker: str, approver: str
+) -> tuple[ReconciliationBreak, ClosingAdjustment]:
+    """Book the closing adjustment (maker and approver named, ``manual_adjustment``: four
+    eyes, audited with the transfer) and resolve the break naming it. Safe to run again
+    after a crash between the two (the transfer id is the break's; a break this same
+    adjustment resolved is answered as it is). Nothing is booked for a break no longer open."""
+    found = _break(break_id)
+    adjustment = closing_adjustment(found)
+    if adjustment is None:
+        raise Conflict(
+            f"no adjustment can close reconciliation break {break_id}: the ledger has no "
+            f"custody or house wallet {found.wallet} in {found.asset_id}"
+        )
+    resolution = f"adjusted by transfer {adjustment.transfer_id}: {reason.strip()}"
+    if found.status != ReconciliationBreak.OPEN:
+        if found.resolution == resolution:
+            return found, adjustment
+        raise Conflict(f"reconciliation break {break_id} is already {found.status}")
+    services.manual_adjustment(
+        id=adjustment.transfer_id,
+        debit_account_id=adjustment.debit_account_id,
+        credit_account_id=adjustment.credit_account_id,
+        asset=adjustment.asset,
+        amount=adjustment.amount,
+        reason=f"reconciliation break {break_id}: {reason.strip()}",
+        actor=maker,
+        approved_by=approver,
+    )
+    try:
+        return resolve_break(break_id=break_id, actor=approver, resolution=resolution), adjustment
+    except Conflict:
+        # Resolved by someone else while the transfer was booked: the transfer (audited
+        # with its reason) stands, and the break's own resolution says what they did.
+        return _break(break_id), adjustment

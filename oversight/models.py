@@ -15,12 +15,63 @@ ALERT_CHANNELS = ("email", "webhook")
 DELIVERY_STATUSES = ("pending", "delivered", "failed")
 
 
+class Incident(models.Model):
+    """What an officer works: the alerts of one kind and cause that arrived together (ten
+    markets going stale in the same minutes are one incident, not ten alerts). An alert
+    joins the unresolved incident of its kind and cause last seen within
+    ``ALERT_FOLD_MINUTES``, else opens a new one (``oversight.incidents``).
+
+    Its alerts stay the record (their history, audit entries and notifications); the
+    figures here — status, severity, counts, instruments, assignee, last action — are
+    recomputed from them in the same transaction as every change (``incidents.refresh``), so
+    the console can filter, count and page incidents without aggregating alerts."""
+
+    kind = models.CharField(max_length=60)
+    cause = models.CharField(
+        max_length=200, help_text="What the alerts have in common; the alert's key by default."
+    )
+    title = models.CharField(max_length=300)
+    severity = models.CharField(max_length=10, choices=_choices(ALERT_SEVERITIES))
+    status = models.CharField(
+        max_length=14, choices=_choices(ALERT_STATUSES), default="open", db_index=True
+    )
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField(db_index=True)
+    alert_count = models.PositiveIntegerField(default=1)
+    occurrences = models.PositiveIntegerField(default=1)
+    instruments = models.JSONField(default=list, blank=True)
+    assigned_to = models.CharField(max_length=200, blank=True, default="")
+    last_action = models.CharField(max_length=500, blank=True, default="")
+
+    class Meta:
+        ordering = ["-last_seen", "-id"]
+        indexes = [models.Index(fields=["kind", "cause", "status"], name="incident_kind_cause")]
+
+    def __str__(self) -> str:
+        return f"incident {self.pk} {self.severity} {self.kind}/{self.cause} ({self.status})"
+
+
 class Alert(models.Model):
     """Something an officer must look at. One row per de-duplication key and window: a
     repeat inside the window is counted here (``occurrences``, ``last_seen``) instead of
     becoming a second alert, and the unique constraint keeps two workers that see the same
-    event at the same moment from both creating it."""
+    event at the same moment from both creating it. A repeat after the window is folded
+    into the key's unresolved alert when it was last seen within ``ALERT_FOLD_MINUTES``
+    (an instrument that flips again and again is one alert)."""
 
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="alerts")
+    instrument = models.CharField(
+        max_length=40,
+        blank=True,
+        default="",
+        db_index=True,
+        help_text="The instrument the alert is about (its detail's ``instrument``), if any.",
+    )
+    notify = models.BooleanField(
+        default=True,
+        help_text="Told to the channels: the alert that opened its incident or raised the "
+        "incident's severity. One that joins an incident at its severity is not.",
+    )
     dedup_key = models.CharField(max_length=200)
     window_start = models.DateTimeField()
     kind = models.CharField(max_length=60, db_index=True)

@@ -1,6 +1,12 @@
 """Telling people about alerts: email through Django's mail backends and a signed webhook.
 
-Each alert is told once per channel. ``dispatch`` writes one ``AlertDelivery`` per
+What notifies (issue 18): an alert that opens an incident, or raises its incident's
+severity (``Alert.notify``, decided when it is raised). A repeat folded into an alert, or an
+alert that joins an incident at its severity, does not: ten markets going stale together
+are one message, and an instrument flipping all afternoon is one message, not one per
+flip. The console shows the rest.
+
+Each notifying alert is told once per channel. ``dispatch`` writes one ``AlertDelivery`` per
 configured channel (unique per alert and channel, recording where it goes), and ``deliver``
 sends it under a lease: the worker that wins the conditional update that sets
 ``claimed_until`` is the only one sending, so a task delivered twice by the broker, or a
@@ -76,7 +82,11 @@ def _min_severity() -> str:
 def dispatch(*, alert_id: int, now: datetime) -> list[int]:
     """Create the alert's deliveries (once per channel) and return the ids still to send."""
     alert = Alert.objects.filter(pk=alert_id).first()
-    if alert is None or severity_rank(alert.severity) < severity_rank(_min_severity()):
+    if (
+        alert is None
+        or not alert.notify
+        or severity_rank(alert.severity) < severity_rank(_min_severity())
+    ):
         return []
     with transaction.atomic():
         for channel, target in configured_channels().items():
@@ -96,9 +106,9 @@ def sweep(*, now: datetime) -> list[int]:
     pending deliveries that nobody is working on."""
     minimum = severity_rank(_min_severity())
     channels = set(configured_channels())
-    recent = Alert.objects.filter(first_seen__gte=now - SWEEP_LOOKBACK).prefetch_related(
-        "deliveries"
-    )
+    recent = Alert.objects.filter(
+        first_seen__gte=now - SWEEP_LOOKBACK, notify=True
+    ).prefetch_related("deliveries")
     for alert in recent:
         if severity_rank(alert.severity) >= minimum and not channels <= {
             delivery.channel for delivery in alert.deliveries.all()
@@ -122,6 +132,7 @@ def alert_payload(alert: Alert) -> dict:
         "occurrences": alert.occurrences,
         "first_seen": isoformat_z(alert.first_seen),
         "last_seen": isoformat_z(alert.last_seen),
+        "incident": alert.incident_id,
     }
 
 
@@ -142,7 +153,9 @@ def _send_email(alert: Alert, recipients: str) -> None:
     body = (
         f"{alert.title}\n\n"
         f"severity: {alert.severity}\nkind: {alert.kind}\nkey: {alert.dedup_key}\n"
-        f"first seen: {isoformat_z(alert.first_seen)}\nalert id: {alert.pk}\n\n"
+        f"first seen: {isoformat_z(alert.first_seen)}\nalert id: {alert.pk}\n"
+        f"incident: {alert.incident_id} (later alerts of the same cause join it without "
+        "another message; see the console)\n\n"
         f"{detail.decode()}\n"
     )
     message = EmailMessage(

@@ -18,6 +18,7 @@ serves them); the next holder of that version number replaces them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
@@ -62,11 +63,20 @@ def _validate(kind: str, period: date, now: datetime) -> None:
         )
 
 
-def render_sections(*, kind: str, period: date) -> list[RenderedFile]:
+Progress = Callable[[int, int, str], None]
+"""``progress(done, total, stage)``: told before each section (the console shows it)."""
+
+
+def render_sections(
+    *, kind: str, period: date, progress: Progress | None = None
+) -> list[RenderedFile]:
     """Every section's files, in memory (sections return aggregates, so this is small)."""
     start, end = period_bounds(kind, period)
     files: list[RenderedFile] = []
-    for section in sections_for(kind):
+    sections = list(sections_for(kind))
+    for done, section in enumerate(sections):
+        if progress is not None:
+            progress(done, len(sections), f"section {section.name}")
         columns, rows = section.fn(start, end)
         files += report_files.section_files(
             kind=kind, period=period, section=section.name, columns=columns, rows=rows
@@ -128,14 +138,20 @@ def _write(report: Report, files: list[RenderedFile], now: datetime) -> None:
 
 
 def generate_report(
-    *, kind: str, period: date, generated_by: str, now: datetime, only_if_missing: bool = False
+    *,
+    kind: str,
+    period: date,
+    generated_by: str,
+    now: datetime,
+    only_if_missing: bool = False,
+    progress: Progress | None = None,
 ) -> Report:
     """Generate the next version of a period's report (or, with ``only_if_missing``, the
     first one unless any version exists) and record it in the audit chain."""
     _validate(kind, period, now)
     if only_if_missing and (existing := latest_report(kind, period)) is not None:
         return existing
-    files = render_sections(kind=kind, period=period)
+    files = render_sections(kind=kind, period=period, progress=progress)
     for _ in range(5):
         try:
             with transaction.atomic():

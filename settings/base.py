@@ -318,6 +318,9 @@ ALERT_EMAIL_RECIPIENTS = env.list("ALERT_EMAIL_RECIPIENTS", default=[])
 ALERT_WEBHOOK_URL = env("ALERT_WEBHOOK_URL", default="")
 ALERT_WEBHOOK_TIMEOUT = env.float("ALERT_WEBHOOK_TIMEOUT", default=5.0)
 ALERT_NOTIFY_MIN_SEVERITY = env("ALERT_NOTIFY_MIN_SEVERITY", default="warning")
+# A repeat of an alert's key, or a new alert of the same kind and cause, within this many
+# minutes of the last one joins the unresolved alert and incident (oversight.incidents).
+ALERT_FOLD_MINUTES = env.int("ALERT_FOLD_MINUTES", default=60)
 MONITOR_REPEAT_DENIALS = env.int("MONITOR_REPEAT_DENIALS", default=5)
 MONITOR_COUNTRIES_PER_HOUR = env.int("MONITOR_COUNTRIES_PER_HOUR", default=3)
 MONITOR_WINDOW_MINUTES = env.int("MONITOR_WINDOW_MINUTES", default=60)

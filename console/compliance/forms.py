@@ -178,6 +178,34 @@ class AlertFilterForm(forms.Form):
     status = forms.ChoiceField(
         required=False, choices=[("", "any"), *((s, s) for s in ALERT_STATUSES)]
     )
+    kind = forms.ChoiceField(required=False, choices=[("", "any")])
+    instrument = forms.CharField(
+        required=False, max_length=40, help_text="An alert of the incident is about it."
+    )
+
+    def __init__(self, *args, kinds: list[str] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [("", "any"), *((k, k) for k in kinds)]
+
+    def clean_instrument(self) -> str:
+        return self.cleaned_data["instrument"].strip().upper()
+
+
+class BulkAcknowledgeForm(forms.Form):
+    """Incidents chosen on the alerts page (checkboxes), acknowledged together."""
+
+    incident = forms.TypedMultipleChoiceField(coerce=int, choices=())
+    note = forms.CharField(required=False, max_length=2000)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        chosen = self.data.getlist("incident") if hasattr(self.data, "getlist") else []
+        # Any whole number is a choice; whether the incident exists is the service's to say.
+        self.fields["incident"].choices = [
+            (value, value)
+            for value in chosen
+            if value.isascii() and value.isdigit() and len(value) <= 18
+        ]
 
 
 class AlertAssignForm(forms.Form):

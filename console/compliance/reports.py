@@ -12,6 +12,8 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
+from console import jobs
+from console.job_kinds import REPORT
 from console.paging import page_of
 from console.roles import officer_required
 from core.errors import NotFound
@@ -37,6 +39,7 @@ def reports(request: HttpRequest) -> HttpResponse:
             "kind": kind,
             "kinds": REPORT_KINDS,
             "rows": [{"report": r, "verification": verify_report(r)} for r in page.rows],
+            "panel": jobs.panel(request.user, REPORT),
         },
     )
 

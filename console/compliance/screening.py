@@ -14,7 +14,9 @@ from django.views.decorators.http import require_GET
 
 from compliance import sanctions, screening_cases, services
 from compliance.models import AccountProfile, SanctionsListVersion, ScreeningCase
+from console import jobs
 from console.change_kinds import register_action
+from console.job_kinds import RESCREEN
 from console.roles import COMPLIANCE_OFFICER, officer_required
 from core.errors import Conflict, NotFound
 
@@ -83,6 +85,7 @@ def screening(request: HttpRequest) -> HttpResponse:
             "decided": ScreeningCase.objects.exclude(status=screening_cases.OPEN).order_by(
                 "-decided_at"
             )[:50],
+            "panel": jobs.panel(request.user, RESCREEN),
         },
     )
 

@@ -15,7 +15,7 @@ from compliance.models import (
     RuleRevision,
     ScreeningCase,
 )
-from oversight.models import Alert
+from oversight.models import ALERT_SEVERITIES, Alert, AlertEvent, Incident
 
 RESTRICTIVE_EFFECTS = ("deny", "close_only", "review")
 
@@ -84,10 +84,12 @@ def restrictions_by_jurisdiction(*, since: datetime) -> list[JurisdictionRestric
     return sorted(result, key=lambda r: (-r.total, r.jurisdiction))
 
 
-def open_alerts_by_severity() -> dict[str, int]:
-    rows = Alert.objects.exclude(status="resolved").values("severity").annotate(n=Count("id"))
-    counts = {"critical": 0, "warning": 0, "info": 0}
-    for row in rows:
+def open_incidents_by_severity() -> dict[str, int]:
+    """The dashboard's figures: incidents not yet resolved, by severity (an incident of ten
+    markets going stale counts once)."""
+    rows = Incident.objects.exclude(status="resolved").values("severity").annotate(n=Count("id"))
+    counts = dict.fromkeys(reversed(ALERT_SEVERITIES), 0)
+    for row in rows.order_by():
         counts[row["severity"]] = row["n"]
     return counts
 
@@ -141,20 +143,53 @@ def account_alerts(account_id: str) -> QuerySet[Alert]:
     return Alert.objects.filter(detail__account_id=account_id).order_by("-first_seen")
 
 
-def alerts(*, severity: str = "", status: str = "") -> QuerySet[Alert]:
-    """Alerts newest first, optionally one severity or status."""
-    found = Alert.objects.order_by("-first_seen", "-id")
+def incidents(
+    *, severity: str = "", status: str = "", kind: str = "", instrument: str = ""
+) -> QuerySet[Incident]:
+    """Incidents, most recently active first, optionally of one severity, status or kind,
+    or holding an alert about one instrument."""
+    found = Incident.objects.order_by("-last_seen", "-id")
     if severity:
         found = found.filter(severity=severity)
     if status:
         found = found.filter(status=status)
+    if kind:
+        found = found.filter(kind=kind)
+    if instrument:
+        found = found.filter(
+            pk__in=Alert.objects.filter(instrument=instrument).values("incident_id")
+        )
     return found
 
 
-def alert_counts() -> dict[tuple[str, str], int]:
-    """How many alerts of each (status, severity): the page's summary in one query."""
-    rows = Alert.objects.values_list("status", "severity").annotate(n=Count("id")).order_by()
-    return {(status, severity): n for status, severity, n in rows}
+def incident_summary() -> tuple[dict[tuple[str, str], int], list[str]]:
+    """How many incidents of each (status, severity), and the kinds there are (for the
+    filter): the page's summary in one query."""
+    rows = (
+        Incident.objects.values_list("status", "severity", "kind")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    counts: dict[tuple[str, str], int] = {}
+    kinds = set()
+    for status, severity, kind, n in rows:
+        counts[status, severity] = counts.get((status, severity), 0) + n
+        kinds.add(kind)
+    return counts, sorted(kinds)
+
+
+def incident(incident_id: int) -> Incident | None:
+    return Incident.objects.filter(pk=incident_id).first()
+
+
+def incident_alerts(incident: Incident) -> QuerySet[Alert]:
+    return incident.alerts.order_by("-last_seen", "-id")
+
+
+def incident_history(incident: Incident, limit: int = 200) -> list[AlertEvent]:
+    """What happened to the incident's alerts, newest first (raised, assigned,
+    acknowledged, resolved), with the alert each step was about."""
+    return list(AlertEvent.objects.filter(alert__incident=incident).order_by("-at", "-id")[:limit])
 
 
 def screening_cases(account_id: str) -> QuerySet[ScreeningCase]:

@@ -14,6 +14,16 @@ urlpatterns = [
     path("decisions/", views.decisions, name="decisions"),
     path("decisions/<str:decision_id>/", views.decision_detail, name="decision"),
     path("alerts/", alerts.alerts, name="alerts"),
+    path("alerts/acknowledge", alerts.acknowledge_incidents, name="incidents-acknowledge"),
+    path("alerts/incidents/<int:incident_id>/", alerts.incident_detail, name="incident"),
+    path(
+        "alerts/incidents/<int:incident_id>/assign", alerts.assign_incident, name="incident-assign"
+    ),
+    path(
+        "alerts/incidents/<int:incident_id>/resolve",
+        alerts.resolve_incident,
+        name="incident-resolve",
+    ),
     path("alerts/<int:alert_id>/acknowledge", alerts.acknowledge, name="alert-acknowledge"),
     path("alerts/<int:alert_id>/assign", alerts.assign, name="alert-assign"),
     path("alerts/<int:alert_id>/resolve", alerts.resolve, name="alert-resolve"),

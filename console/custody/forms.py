@@ -24,3 +24,20 @@ class HeldWithdrawalForm(forms.Form):
 
     id = forms.CharField(max_length=100, label="Withdrawal id")
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+
+
+class ReconciliationBreakForm(forms.Form):
+    """Close a reconciliation break by the adjustment that makes the ledger agree."""
+
+    id = forms.IntegerField(min_value=1, max_value=2**62, label="Break id")
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+
+
+class BreakResolutionForm(forms.Form):
+    """Close a reconciliation break with an explanation alone (nothing is booked)."""
+
+    resolution = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        help_text="What explains the difference, for the auditor.",
+    )

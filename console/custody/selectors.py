@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from console.models import Proposal
 from custody import selectors
 from custody.ledger import Account, AccountKind, Balance, balance_view
-from custody.models import LedgerAccount, PorPublication, ReconciliationBreak
+from custody.models import HeldWithdrawal, LedgerAccount, PorPublication, ReconciliationBreak
 from custody.money import from_minor
 from custody.selectors import SegregationStatement
 
@@ -97,6 +98,33 @@ def open_breaks(limit: int = 100) -> list[ReconciliationBreak]:
     return list(selectors.reconciliation_breaks(status=ReconciliationBreak.OPEN)[:limit])
 
 
+def resolved_breaks(limit: int = 20) -> list[ReconciliationBreak]:
+    """The latest resolutions, who made them and why."""
+    return list(
+        ReconciliationBreak.objects.filter(status=ReconciliationBreak.RESOLVED).order_by(
+            "-resolved_at", "-id"
+        )[:limit]
+    )
+
+
+def decided_withdrawals(limit: int = 20) -> list[HeldWithdrawal]:
+    """The latest held withdrawals an officer released or refused, with who proposed,
+    who approved and why."""
+    return list(
+        HeldWithdrawal.objects.exclude(status=HeldWithdrawal.HELD).order_by("-decided_at", "id")[
+            :limit
+        ]
+    )
+
+
+def pending_withdrawal_decisions() -> dict[str, Proposal]:
+    """Held withdrawal id → the release or refusal awaiting its checker."""
+    pending = Proposal.objects.filter(status="proposed", target__startswith="withdrawal:").order_by(
+        "created_at"
+    )
+    return {proposal.target.removeprefix("withdrawal:"): proposal for proposal in pending}
+
+
 @dataclass(frozen=True, slots=True)
 class HeldWithdrawalRow:
     id: str
@@ -108,6 +136,7 @@ class HeldWithdrawalRow:
     age: str
     overdue: bool
     reasons: list[dict]
+    pending: Proposal | None = None
 
 
 def _age(seconds: float) -> str:
@@ -123,6 +152,7 @@ def _age(seconds: float) -> str:
 def held_withdrawals(*, now: datetime, alert_after_minutes: int) -> list[HeldWithdrawalRow]:
     """Withdrawals waiting for an officer, oldest first, with the gate's reasons and age."""
     rows = []
+    pending = pending_withdrawal_decisions()
     for hold in selectors.held_withdrawals():
         waited = (now - hold.held_at).total_seconds()
         rows.append(
@@ -136,6 +166,7 @@ def held_withdrawals(*, now: datetime, alert_after_minutes: int) -> list[HeldWit
                 age=_age(max(0.0, waited)),
                 overdue=waited >= alert_after_minutes * 60,
                 reasons=hold.reasons,
+                pending=pending.get(hold.id),
             )
         )
     return rows

@@ -73,6 +73,13 @@ class PretradeFilterForm(forms.Form):
     until = _when("To (UTC)")
 
 
+class KillSwitchHistoryForm(forms.Form):
+    scope = forms.ChoiceField(
+        required=False, choices=[("", "any"), *((s, s) for s in KILL_SWITCH_SCOPES)]
+    )
+    target = forms.CharField(required=False, max_length=100, help_text="Account or symbol.")
+
+
 class InstrumentLimitsForm(_Reasoned):
     """New per-order, position and open-interest limits of one instrument (blank: keep)."""
 

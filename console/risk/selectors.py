@@ -5,11 +5,22 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from core.redis_client import REDIS_ERRORS
-from risk.models import PretradeDecision
+from risk.markets.snapshot import holder
+from risk.models import Instrument, PretradeDecision
 from risk.positions.orders import risk_view
+
+
+def _with_increments(decisions: QuerySet[PretradeDecision]) -> QuerySet[PretradeDecision]:
+    """Each decision with its instrument's ``tick_size`` and ``lot_size``, in the same query,
+    so its price and quantity are written at the instrument's tick and lot."""
+    instrument = Instrument.objects.filter(symbol=OuterRef("instrument"))
+    return decisions.annotate(
+        tick_size=Subquery(instrument.values("tick_size")[:1]),
+        lot_size=Subquery(instrument.values("lot_size")[:1]),
+    )
 
 
 def pretrade_decisions(
@@ -21,7 +32,7 @@ def pretrade_decisions(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> QuerySet[PretradeDecision]:
-    found = PretradeDecision.objects.order_by("-evaluated_at", "-id")
+    found = _with_increments(PretradeDecision.objects.order_by("-evaluated_at", "-id"))
     if account_id:
         found = found.filter(account_id=account_id)
     if instrument:
@@ -37,10 +48,21 @@ def pretrade_decisions(
     return found
 
 
+def pretrade_decision(decision_id: int) -> PretradeDecision | None:
+    return _with_increments(PretradeDecision.objects.filter(pk=decision_id)).first()
+
+
 def account_risk(account_id: str) -> tuple[dict | None, str]:
     """(the account's risk view, "") or (None, why it is unavailable): a page about the
-    account must still render when Redis is down; it says so instead of showing zeros."""
+    account must still render when Redis is down; it says so instead of showing zeros.
+    Each instrument's row carries its ``lot_size`` (from the snapshot the view was read
+    with) for the page to write quantities at."""
     try:
-        return risk_view(account_id), ""
+        view = risk_view(account_id)
     except (*REDIS_ERRORS, OSError) as error:
         return None, f"Live positions are unavailable: the risk store did not answer ({error})."
+    snapshot = holder.current()
+    for row in view["instruments"]:
+        terms = snapshot.terms(row["instrument"])
+        row["lot_size"] = terms.lot_size if terms else None
+    return view, ""

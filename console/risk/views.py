@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -10,7 +11,6 @@ from console.paging import page_of
 from console.risk import selectors
 from console.risk.forms import PretradeFilterForm
 from console.roles import officer_required
-from risk.models import PretradeDecision
 
 
 @require_GET
@@ -25,7 +25,11 @@ def pretrade(request: HttpRequest) -> HttpResponse:
 @require_GET
 @officer_required()
 def pretrade_detail(request: HttpRequest, decision_id: int) -> HttpResponse:
-    decision = PretradeDecision.objects.filter(pk=decision_id).first()
+    decision = selectors.pretrade_decision(decision_id)
     if decision is None:
         raise Http404(f"no pre-trade decision {decision_id}")
-    return render(request, "console/pretrade_detail.html", {"decision": decision})
+    return render(
+        request,
+        "console/pretrade_detail.html",
+        {"decision": decision, "collateral_asset": settings.PRETRADE_COLLATERAL_ASSET},
+    )

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
@@ -44,6 +45,7 @@ def account_detail(request: HttpRequest, account_id: str) -> HttpResponse:
             "screening_cases": list(selectors.screening_cases(account_id)[:50]),
             "risk": risk,
             "risk_unavailable": risk_unavailable,
+            "collateral_asset": settings.PRETRADE_COLLATERAL_ASSET,
             "balances": [
                 {
                     "asset": b.asset,

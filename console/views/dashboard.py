@@ -29,7 +29,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                 since=now.replace(hour=0, minute=0, second=0, microsecond=0)
             ),
             "awaiting": list(selectors.awaiting_decision()[:10]),
-            "alerts": compliance_selectors.open_alerts_by_severity(),
+            "alerts": compliance_selectors.open_incidents_by_severity(),
             "rejects": health.rejects_by_reason(
                 since=now.replace(hour=0, minute=0, second=0, microsecond=0)
             ),

@@ -11,6 +11,7 @@ from django.conf import settings
 
 from core import clock
 from custody import selectors
+from custody.money import from_minor
 from oversight.alerts import raise_alert
 from oversight.models import Alert
 
@@ -44,6 +45,8 @@ def on_reconciliation_break(
             "as_of": str(as_of),
         },
         now=clock.now(),
+        cause=f"custodian.{custodian}",
+        cause_title=f"Reconciliation breaks at {custodian}",
     )
 
 
@@ -155,12 +158,14 @@ def run_held_withdrawal_monitor(*, now: datetime) -> int:
                 "withdrawal_id": hold.id,
                 "account_id": hold.account_id,
                 "asset": hold.asset_id,
-                "amount": str(hold.amount),
+                "amount": from_minor(hold.asset_id, hold.amount),
                 "held_at": clock.isoformat_z(hold.held_at),
                 "minutes_held": waited,
                 "rules": _rules(hold.reasons),
             },
             now=now,
+            cause="overdue",
+            cause_title="Withdrawals held for review past their time",
         )
         raised += 1
     return raised

@@ -26,7 +26,9 @@ NEAR_BREACH = Decimal("0.9")
 
 
 def announce_market_events(events: list[MarketEvent], *, now: datetime) -> int:
-    """One alert per instrument, state and reason per hour; repeats count occurrences."""
+    """One alert per instrument, state and reason (repeats fold into it while it is
+    unresolved), grouped by state and reason into one incident: ten instruments going
+    stale together are one ``close_only (ORACLE_STALE)`` incident."""
     raised = 0
     for event in events:
         severity = ALERTING_STATES.get(event.to_status)
@@ -45,6 +47,8 @@ def announce_market_events(events: list[MarketEvent], *, now: datetime) -> int:
                 "actor": event.actor,
             },
             now=now,
+            cause=f"{event.to_status}.{event.reason}",
+            cause_title=f"Markets {event.to_status} ({event.reason})",
         )
         raised += 1
     return raised

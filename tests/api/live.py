@@ -65,7 +65,9 @@ class LiveServer:
         return result.stdout
 
 
-LIVE_REDIS_DB = 10
+LIVE_REDIS_DB = int(os.environ.get("TEST_LIVE_REDIS_DB", "10"))
+"""The logical database live servers use by default; ``TEST_LIVE_REDIS_DB`` moves it when
+several checkouts share one Redis server."""
 
 
 def cluster_run() -> bool:

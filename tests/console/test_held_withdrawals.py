@@ -133,3 +133,24 @@ def test_a_refusal_approved_by_a_second_officer_voids_the_hold(held, officers):
         "no licence",
     )
     assert _available("acc-ir") == 1_000_000_000
+
+
+def test_the_custody_page_shows_a_pending_decision_then_the_decision(held, officers):
+    """Issue 18: a held withdrawal whose release awaits its checker says so (rather than
+    offering a second proposal), and a decided one is listed with who proposed, who
+    approved and why."""
+    from console import maker_checker
+
+    carla, cody = officers
+    proposal = maker_checker.propose(
+        kind="withdrawal.release", payload={"id": "w-1"}, reason="residence verified", maker=carla
+    )
+    html = signed_in_client(cody).get("/custody/").content.decode()
+    row = html[html.index('data-testid="held-w-1"') :].split("</tr>")[0]
+    assert "awaiting a checker" in row and "withdrawal.release by officer:carla" in row
+    assert "Propose release" not in row
+    maker_checker.approve(proposal_id=proposal.pk, checker=cody)
+    html = signed_in_client(cody).get("/custody/").content.decode()
+    row = html[html.index('data-testid="decided-withdrawal-w-1"') :].split("</tr>")[0]
+    assert "400.000000 USDC" in row and "released" in row
+    assert "officer:carla" in row and "officer:cody" in row and "residence verified" in row

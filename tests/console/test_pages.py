@@ -99,7 +99,7 @@ PAGE_BUDGETS = [
     ("/decisions/d-0-0/", 1),
     ("/accounts/", 1),
     ("/accounts/acc-0/", 7),
-    ("/screening/", 6),
+    ("/screening/", 7),  # with the latest re-screen jobs
     ("/proposals/", 3),
     ("/audit/", 4),
     ("/schedules/", 3),

@@ -134,13 +134,16 @@ PAGES = [
     ("/schedules/{task}/propose", {"administrator", "risk_officer"}),
     ("/officers/", {"administrator", "auditor"}),
     ("/alerts/", READ),
+    ("/alerts/incidents/{incident}/", READ),
     ("/reports/", READ),
     ("/custody/", READ),
     ("/pretrade/", READ),
+    ("/kill-switches/", READ),
     ("/proposals/new/market.halt/", {"risk_officer"}),
     ("/proposals/new/kill_switch.engage/", {"risk_officer"}),
     ("/proposals/new/session_parameters.change/", {"risk_officer"}),
     ("/proposals/new/ledger.adjustment/", {"compliance_officer"}),
+    ("/proposals/new/reconciliation_break.adjust/", {"compliance_officer"}),
 ]
 
 
@@ -150,6 +153,7 @@ def _path(template: str, world) -> str:
         task=world["task"].pk,
         seq=world["seq"],
         alert=world["alert"].pk,
+        incident=world["alert"].incident_id,
     )
 
 
@@ -182,6 +186,17 @@ ACTIONS = [
     ("/alerts/{alert}/acknowledge", {}, {"compliance_officer", "risk_officer"}),
     ("/alerts/{alert}/assign", {"assignee": "maker"}, {"compliance_officer", "risk_officer"}),
     ("/alerts/{alert}/resolve", {"resolution": "x"}, {"compliance_officer", "risk_officer"}),
+    ("/alerts/acknowledge", {"incident": "{incident}"}, {"compliance_officer", "risk_officer"}),
+    (
+        "/alerts/incidents/{incident}/assign",
+        {"assignee": "maker"},
+        {"compliance_officer", "risk_officer"},
+    ),
+    (
+        "/alerts/incidents/{incident}/resolve",
+        {"resolution": "x"},
+        {"compliance_officer", "risk_officer"},
+    ),
     ("/proposals/new/market.halt/", {"symbol": "AAPL-PERP", "reason": "x"}, {"risk_officer"}),
     (
         "/proposals/new/kill_switch.engage/",
@@ -189,12 +204,16 @@ ACTIONS = [
         {"risk_officer"},
     ),
     ("/proposals/new/ledger.adjustment/", {"id": "a", "reason": "x"}, {"compliance_officer"}),
+    ("/jobs/start/report.generate", {}, {"compliance_officer", "risk_officer"}),
+    ("/jobs/start/por.publish", {}, {"compliance_officer"}),
+    ("/jobs/start/sanctions.rescreen", {}, {"compliance_officer"}),
 ]
 
 
 @pytest.mark.parametrize(("template", "data", "admitted"), ACTIONS, ids=[a[0] for a in ACTIONS])
 def test_actions_by_role(template, data, admitted, world, make_officer):
     path = _path(template, world)
+    data = {name: _path(value, world) for name, value in data.items()}
     anonymous = Client().post(path, data)
     assert anonymous.status_code == 302 and anonymous["Location"].startswith("/sign-in/")
     for role in ROLES:

@@ -16,6 +16,8 @@ def test_pages_render_for_an_officer(officer_client):
         "/proposals/",
         "/officers/",
         "/markets/board",
+        "/kill-switches/",
+        "/alerts/",
         "/rules/propose/",
     ]:
         response = client.get(path)

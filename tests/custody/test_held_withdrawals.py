@@ -333,6 +333,7 @@ def test_a_withdrawal_held_too_long_raises_one_alert(api, key, residents, manual
     assert run_held_withdrawal_monitor(now=manual_clock.now()) == 0
     alert = Alert.objects.get(kind="held_withdrawal_overdue")
     assert alert.detail["withdrawal_id"] == "w-1" and alert.detail["rules"] == ["ofac-withdraw"]
+    assert alert.detail["amount"] == "400.000000"  # at USDC's scale, as every alert says it
     withdrawals.refuse_withdrawal(id="w-1", maker="officer:a", approver="officer:b")
     post(api, key, "withdrawals", withdrawal("acc-ir", id="w-2"))
     manual_clock.advance(timedelta(hours=2))

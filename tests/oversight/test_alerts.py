@@ -57,7 +57,10 @@ def test_a_repeat_inside_the_window_counts_on_the_open_alert():
     assert AlertEvent.objects.filter(alert=again).count() == 1  # raised once
 
 
-def test_the_next_window_raises_a_new_alert():
+def test_the_next_window_raises_a_new_alert_once_the_fold_window_has_passed(settings):
+    """Within ``ALERT_FOLD_MINUTES`` of its last sighting an unresolved alert takes the
+    repeat whatever the window (``test_incidents``); past it, the next window raises anew."""
+    settings.ALERT_FOLD_MINUTES = 30
     first = raise_one()
     later = raise_one(now=NOW + timedelta(hours=1))
     assert later.pk != first.pk and Alert.objects.count() == 2
@@ -103,6 +106,7 @@ def test_the_database_refuses_a_second_alert_for_the_same_key_and_window():
     alert = raise_one()
     with pytest.raises(IntegrityError), transaction.atomic():
         Alert.objects.create(
+            incident=alert.incident,  # else the missing incident would be the refusal
             dedup_key=alert.dedup_key,
             window_start=alert.window_start,
             kind="x",

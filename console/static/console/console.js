@@ -12,6 +12,17 @@
     }
   });
 
+  // A "choose all" checkbox for the checkboxes of one form (bulk acknowledge on the alerts
+  // page): <input type="checkbox" data-check-all="FORM-ID">.
+  document.querySelectorAll("input[data-check-all]").forEach(function (all) {
+    all.addEventListener("change", function () {
+      var form = all.getAttribute("data-check-all");
+      document.querySelectorAll('input[type=checkbox][form="' + form + '"]').forEach(function (box) {
+        box.checked = all.checked;
+      });
+    });
+  });
+
   // Show only the fields of the chosen schedule kind (interval or crontab).
   function syncScheduleKind(select) {
     var form = select.form;
