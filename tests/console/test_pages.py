@@ -99,7 +99,6 @@ PAGE_BUDGETS = [
     ("/decisions/", 2),  # the page of decisions, and the week's denials (one grouped query)
     ("/decisions/?effect=deny&account_id=acc-0", 2),
     ("/decisions/d-0-0/", 1),
-    ("/pretrade/", 2),  # the page of decisions, and today's rejects (one grouped query)
     ("/markets/AAPL-PERP/?hours=72", 6),
     ("/accounts/", 1),
     ("/accounts/acc-0/", 7),
