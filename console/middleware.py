@@ -1,10 +1,13 @@
 """A strict Content-Security-Policy for the console's pages.
 
-Every script the console runs is a static file of this origin (htmx and ``console.js``):
-``script-src 'self'`` with no ``'unsafe-inline'`` means an injected ``<script>`` or
-``onclick=`` never runs, which is the last line of defence for pages that show data from
-outside (client IPs, account ids, rule citations). Inline styles are refused too; charts use
-SVG presentation attributes, which the policy does not govern.
+Every script the console runs is a static file of this origin (htmx, uPlot, ``console.js``
+and ``charts.js``): ``script-src 'self'`` with no ``'unsafe-inline'`` means an injected
+``<script>`` or ``onclick=`` never runs, which is the last line of defence for pages that show
+data from outside (client IPs, account ids, rule citations). A chart's figures come in a
+``<script type="application/json">`` block, which is data the browser never executes. Inline
+styles are refused too: uPlot sizes and places its elements through the CSSOM
+(``element.style``), which the policy does not govern, and never writes a ``style``
+attribute.
 
 The admin and the API docs keep their own pages (they ship inline scripts) and are exempt.
 """

@@ -182,3 +182,25 @@ def market_board(now: datetime | None = None) -> MarketBoard:
         at=now,
         problem=problem,
     )
+
+
+def price_history(symbol: str, *, since: datetime, until: datetime):
+    """The market chart's rows over [since, until]: the samples in time order (at most
+    ``charts.MAX_SAMPLES_READ``, the newest, and whether older ones were left out) and the
+    state changes. Two queries; the samples as plain tuples, not model instances."""
+    from console.charts import MAX_SAMPLES_READ, SAMPLE_FIELDS, Sample
+    from risk.models import MarketEvent, PriceSample
+
+    newest_first = list(
+        PriceSample.objects.filter(instrument=symbol, at__gte=since, at__lte=until)
+        .order_by("-at")
+        .values_list(*SAMPLE_FIELDS)[: MAX_SAMPLES_READ + 1]
+    )
+    truncated = len(newest_first) > MAX_SAMPLES_READ
+    samples = [Sample(*row) for row in reversed(newest_first[:MAX_SAMPLES_READ])]
+    events = list(
+        MarketEvent.objects.filter(instrument=symbol, at__gte=since, at__lte=until).order_by(
+            "at", "id"
+        )
+    )
+    return samples, truncated, events

@@ -221,8 +221,9 @@ class KillSwitchEvent(models.Model):
 
 
 class PriceSample(models.Model):
-    """Reference price and band of one instrument, sampled once a minute for the console's
-    chart. Never used for a decision."""
+    """Reference price, band and the venue's own price (the last ``book`` mark, when it is
+    fresh) of one instrument, sampled once a minute for the console's chart. Never used for
+    a decision."""
 
     instrument = models.CharField(max_length=40)
     at = models.DateTimeField()
@@ -231,6 +232,7 @@ class PriceSample(models.Model):
     reference_price = _decimal(null=True, blank=True)
     band_lower = _decimal(null=True, blank=True)
     band_upper = _decimal(null=True, blank=True)
+    book_price = _decimal(null=True, blank=True)
 
     class Meta:
         ordering = ["instrument", "at"]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import TruncDate
 
 from compliance.models import (
     AccessDecision,
@@ -82,6 +83,20 @@ def restrictions_by_jurisdiction(*, since: datetime) -> list[JurisdictionRestric
         found.setdefault(code, dict.fromkeys(RESTRICTIVE_EFFECTS, 0))[row["effect"]] = row["n"]
     result = [JurisdictionRestrictions(code, **counts) for code, counts in found.items()]
     return sorted(result, key=lambda r: (-r.total, r.jurisdiction))
+
+
+def denials_per_day(*, since: datetime, until: datetime) -> list[tuple[object, str, int]]:
+    """Access decisions answered ``deny`` in [since, until), per UTC day and deciding
+    jurisdiction ("—" for a signal without one): (day, jurisdiction, denials) rows of one
+    grouped query, days times jurisdictions however many decisions there were."""
+    rows = (
+        AccessDecision.objects.filter(effect="deny", decided_at__gte=since, decided_at__lt=until)
+        .annotate(day=TruncDate("decided_at", tzinfo=UTC))
+        .values_list("day", "deciding_jurisdiction")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return [(day, jurisdiction or "—", n) for day, jurisdiction, n in rows]
 
 
 def open_incidents_by_severity() -> dict[str, int]:

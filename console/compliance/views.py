@@ -3,6 +3,8 @@ decisions, accounts. Thin: parse, call a selector or a service, render."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -10,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from compliance import services
 from compliance.signals import SCOPES
-from console import maker_checker
+from console import charts, maker_checker
 from console.compliance import selectors
 from console.compliance.actions import RULE_CHANGE
 from console.compliance.explain import ExplainUnavailable, explain
@@ -194,7 +196,30 @@ def decisions(request: HttpRequest) -> HttpResponse:
     form = DecisionFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     page = page_of(selectors.access_decisions(**filters), request.GET)
-    return render(request, "console/decisions.html", {"form": form, "page": page})
+    return render(
+        request,
+        "console/decisions.html",
+        {"form": form, "page": page, "denials": denials_this_week(clock.now())},
+    )
+
+
+def denials_this_week(now) -> dict:
+    """Access denials per UTC day of the last seven (today included) and deciding
+    jurisdiction, stacked, for the page's chart."""
+    today = charts.day_start(now)
+    since, until = today - timedelta(days=6), today + timedelta(days=1)
+    groups = selectors.denials_per_day(since=since, until=until)
+    stacked = charts.stacked_counts(
+        ((charts.as_instant(day), code, n) for day, code, n in groups),
+        starts=charts.bucket_starts(since, until, timedelta(days=1)),
+        step=timedelta(days=1),
+        now=now,
+    )
+    return {
+        "stacked": stacked,
+        "data": stacked.to_json(title="Access denials by jurisdiction", unit="denials"),
+        "since": since,
+    }
 
 
 @require_GET

@@ -1,11 +1,14 @@
-"""Reads of the risk engine for the console: pre-trade decisions, and an account's live
-positions and reservations from Redis (``risk.positions.orders.risk_view``), which may be down."""
+"""Reads of the risk engine for the console: pre-trade decisions and their rejects over the
+day, and an account's live positions and reservations from Redis
+(``risk.positions.orders.risk_view``), which may be down."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections import Counter
+from datetime import UTC, datetime, timedelta
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models.functions import ExtractMinute, Floor, TruncHour
 
 from core.redis_client import REDIS_ERRORS
 from risk.markets.snapshot import holder
@@ -46,6 +49,39 @@ def pretrade_decisions(
     if until:
         found = found.filter(evaluated_at__lt=until)
     return found
+
+
+REJECT_BUCKET_MINUTES = 15
+
+
+def rejects_per_quarter_hour(
+    *, since: datetime, until: datetime
+) -> tuple[list[tuple[datetime, str, int]], dict[datetime, int]]:
+    """Pre-trade rejects in [since, until) per 15-minute bucket (UTC): (bucket start,
+    reason, rejects) rows, where a reject counts once under each check it failed (as the
+    dashboard and the daily report count them), and the rejects per bucket. One grouped
+    query: its rows are buckets times the combinations of reasons seen, however many
+    decisions there were."""
+    groups = (
+        PretradeDecision.objects.filter(
+            decision="reject", evaluated_at__gte=since, evaluated_at__lt=until
+        )
+        .annotate(
+            hour=TruncHour("evaluated_at", tzinfo=UTC),
+            quarter=Floor(ExtractMinute("evaluated_at", tzinfo=UTC) / REJECT_BUCKET_MINUTES),
+        )
+        .values_list("hour", "quarter", "reason_codes")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    per_reason: Counter = Counter()
+    totals: Counter = Counter()
+    for hour, quarter, codes, n in groups:
+        start = hour.astimezone(UTC) + timedelta(minutes=REJECT_BUCKET_MINUTES * int(quarter))
+        totals[start] += n
+        for code in filter(None, codes.split(",")):
+            per_reason[start, code] += n
+    return [(start, code, n) for (start, code), n in per_reason.items()], dict(totals)
 
 
 def pretrade_decision(decision_id: int) -> PretradeDecision | None:

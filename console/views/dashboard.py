@@ -49,15 +49,34 @@ def market_board(request: HttpRequest) -> HttpResponse:
 @require_GET
 @officer_required()
 def market_detail(request: HttpRequest, symbol: str) -> HttpResponse:
+    """One market: its state now, the chart of its reference, band, book price and state
+    changes over the window asked for (``?hours=`` 1, 6, 24 or 72), and what may be
+    proposed."""
     from risk.models import Instrument
 
     instrument = Instrument.objects.filter(symbol=symbol).first()
     if instrument is None:
         raise Http404(f"no instrument {symbol}")
     now = clock.now()
-    hours = 24 if request.GET.get("hours") not in {"1", "6", "72"} else int(request.GET["hours"])
+    hours = charts.hours_of(request.GET.get("hours"))
     since = now - timedelta(hours=hours)
-    samples, events = charts.market_history(symbol, since=since)
+    samples, truncated, events = selectors.price_history(symbol, since=since, until=now)
+    chart = {
+        "data": charts.market_chart(
+            symbol=symbol,
+            tick=instrument.tick_size,
+            samples=samples,
+            events=events,
+            start=since,
+            end=now,
+            hours=hours,
+            truncated=truncated,
+        ),
+        "table": charts.market_table(samples, since, charts.TABLE_STEPS[hours]),
+        "step_minutes": int(charts.TABLE_STEPS[hours].total_seconds() // 60),
+        "hours": hours,
+        "ranges": charts.RANGES,
+    }
     board = selectors.market_board(now)
     view = next((row.view for row in board.rows if row.symbol == symbol), None)
     return render(
@@ -65,11 +84,10 @@ def market_detail(request: HttpRequest, symbol: str) -> HttpResponse:
         "console/market_detail.html",
         {
             "instrument": instrument,
+            "chart": chart,
+            "events": list(reversed(events))[:50],
             "view": view,
             "problem": board.problem,
-            "chart": charts.market_chart(symbol, samples, events, now=now),
-            "events": list(reversed(events))[:50],
-            "hours": hours,
             "actions": change_kinds.actions(scope="market"),
             "proposals": list(selectors.proposals_for(f"market:{symbol}")[:10]),
         },

@@ -8,8 +8,8 @@ on it -- every read computes the state exactly from stored deadlines (DESIGN.md,
    halt still in force (in case a fan-out was interrupted);
 2. drains every transitions stream into ``MarketEvent`` rows, exactly once (unique on
    instrument, instant and status: a second drain of the same entry writes nothing);
-3. once a minute: samples each market's reference and band into ``PriceSample`` for the
-   console's chart, and rewrites corporate-action windows and kill switches from the
+3. once a minute: samples each market's reference, band and book price into ``PriceSample``
+   for the console's chart, and rewrites corporate-action windows and kill switches from the
    database into Redis (a flushed Redis must not silently lift a halt).
 """
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from core import clock
 from core.redis_client import get_redis, global_key
@@ -24,8 +25,9 @@ from risk.markets import kill_switches, selectors, signals
 from risk.markets import snapshot as market_snapshot
 from risk.markets.controller import MarketController
 from risk.markets.live import live_controller
+from risk.markets.reference_price import ReferenceParameters
 from risk.markets.store import MarketStore
-from risk.markets.ticks import format_instant, parse_instant
+from risk.markets.ticks import format_instant, parse_instant, parse_point
 from risk.models import MarketEvent, PriceSample
 
 DRAIN_BATCH = 1000
@@ -75,10 +77,24 @@ def _event(symbol: str, fields: dict[str, str], recorded_at: datetime) -> Market
     )
 
 
+BOOK_PRICE_MAX_AGE = ReferenceParameters().book_max_age
+"""A book mark older than this at the sample is no price any more: the reference stops
+counting it then too, and the chart shows a gap rather than a flat line."""
+
+
+def fresh_book_price(fields: dict[str, str], now: datetime) -> Decimal | None:
+    """The venue's own price: the last ``book`` tick, if it is fresh at ``now``."""
+    book = parse_point(fields.get("ref_book", ""))
+    if book is None or not now - BOOK_PRICE_MAX_AGE <= book.at <= now:
+        return None
+    return book.price
+
+
 def sample_prices(controller: MarketController, symbols, now: datetime) -> int:
     minute = now.replace(second=0, microsecond=0)
     rows = []
-    for view in controller.views(symbols, now):
+    for symbol, fields in controller.store.read_many(symbols).items():
+        view = controller.view(symbol, now, fields)
         band = view.band
         rows.append(
             PriceSample(
@@ -89,6 +105,7 @@ def sample_prices(controller: MarketController, symbols, now: datetime) -> int:
                 reference_price=view.reference_price,
                 band_lower=None if band is None else band.lower,
                 band_upper=None if band is None else band.upper,
+                book_price=fresh_book_price(fields, now),
             )
         )
     return len(PriceSample.objects.bulk_create(rows, ignore_conflicts=True))

@@ -211,7 +211,7 @@ def test_sign_in_with_totp_and_watch_a_halt_reach_the_board(page, stack):
     shot(page, stack, "02-dashboard")
     page.locator("tr[data-symbol=TSLA-PERP]").get_by_role("link", name="TSLA-PERP").click()
     page.wait_for_url("**/markets/TSLA-PERP/")
-    assert page.locator("svg.chart").count() == 1
+    expect(page.get_by_test_id("market-chart")).to_have_attribute("data-chart-drawn", "true")
     assert "halted" in page.locator("table").last.inner_text()
     shot(page, stack, "03-market")
     sign_out(page)

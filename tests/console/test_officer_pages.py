@@ -85,8 +85,9 @@ PAGE_BUDGETS = [
     # one each for the withdrawals held for review, their pending decisions, the recently
     # decided ones, the recently resolved breaks and the latest publication jobs.
     ("/custody/", 8 + 5 * len(ASSETS)),
-    ("/pretrade/", 1),
-    ("/pretrade/?account_id=acc-1&decision=reject&reason=lever&instrument=AAPL-PERP", 1),
+    # the page of decisions, and today's rejects by reason for the chart (one grouped query)
+    ("/pretrade/", 2),
+    ("/pretrade/?account_id=acc-1&decision=reject&reason=lever&instrument=AAPL-PERP", 2),
     ("/reports/", 3),  # the reports, their files, the latest generation jobs
 ]
 

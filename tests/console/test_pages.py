@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -94,9 +96,10 @@ PAGE_BUDGETS = [
         "/rules/explain/?client_ip=114.114.114.114&account_id=acc-0&product_class=rwa_token&action=open",
         4,
     ),
-    ("/decisions/", 1),
-    ("/decisions/?effect=deny&account_id=acc-0", 1),
+    ("/decisions/", 2),  # the page of decisions, and the week's denials (one grouped query)
+    ("/decisions/?effect=deny&account_id=acc-0", 2),
     ("/decisions/d-0-0/", 1),
+    ("/markets/AAPL-PERP/?hours=72", 6),
     ("/accounts/", 1),
     ("/accounts/acc-0/", 7),
     ("/screening/", 7),  # with the latest re-screen jobs
@@ -159,9 +162,15 @@ def test_market_detail_draws_reference_band_and_state_changes(client):
         recorded_at=now,
         actor="officer:x",
     )
-    html = client.get("/markets/AAPL-PERP/").content.decode()
-    assert "<svg" in html and "<polyline" in html and "<polygon" in html
-    assert 'class="marker"' in html and ">halted<" in html
+    response = client.get("/markets/AAPL-PERP/")
+    html = response.content.decode()
+    chart = json.loads(
+        re.search(r'id="market-chart-data" type="application/json">(.*?)</script>', html).group(1)
+    )
+    assert len(chart["t"]) == 30 and chart["reference"][:2] == ["230.00", "231.00"]
+    assert chart["band_lower"][0] == "218.50" and chart["band_upper"][0] == "241.50"
+    assert [(e["to"], e["reason"]) for e in chart["events"]] == [("halted", "manual")]
+    assert 'data-chart="market"' in html and ">halted<" in html
 
 
 def test_rules_page_shows_citations_windows_and_drafts(client, data):

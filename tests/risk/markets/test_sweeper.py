@@ -2,6 +2,7 @@
 is never needed for a state to be right."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django_celery_beat.models import PeriodicTask
@@ -64,6 +65,24 @@ def test_prices_are_sampled_once_a_minute(demo_instruments):
     sweeper.sweep(T0 + timedelta(seconds=61))
     assert samples.count() == 2
     assert PriceSample.objects.count() == 2 * len(demo_instruments)
+
+
+def test_a_sample_keeps_the_book_price_while_it_is_fresh(demo_instruments):
+    """The chart draws the venue's own price beside the reference and band; a book mark
+    older than the reference counts one (a minute) is a gap, not a flat line."""
+    controller = live_controller()
+    open_all(controller)
+    controller.apply_ticks("AAPL-PERP", [tick(BOOK, "100.37", T0 + ms(500))], T0 + ms(500))
+    sweeper.sweep(T0 + timedelta(seconds=30))
+    sweeper.sweep(T0 + timedelta(seconds=121))  # the book mark is 2 minutes old by now
+    books = list(
+        PriceSample.objects.filter(instrument="AAPL-PERP")
+        .order_by("at")
+        .values_list("at", "book_price")
+    )
+    assert books == [(T0, Decimal("100.37")), (T0 + timedelta(minutes=2), None)]
+    never_booked = PriceSample.objects.filter(instrument="NVDA-PERP").first()
+    assert never_booked is not None and never_booked.book_price is None
 
 
 def test_an_interrupted_market_wide_fan_out_is_repaired(demo_instruments, redis_conn):
