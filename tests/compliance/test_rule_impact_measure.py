@@ -114,7 +114,7 @@ def test_a_tighter_prc_draft_flips_exactly_the_decisions_it_changes(log):
     impact = run(impact.pk, chunk=2)
 
     assert impact.status == "done" and impact.finished_at == NOW
-    assert impact.totals == {"access": 7} and impact.total == 7
+    assert impact.totals == {"access": 7, "pretrade": 0} and impact.total == 7
     assert impact.processed == 7  # the decision of 45 days ago is outside the window
     result = impact.result
     assert result["replayed"] == {"access": 7} and result["skipped"] == {}
