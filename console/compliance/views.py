@@ -22,7 +22,7 @@ from console.compliance.forms import (
 from console.forms import RequiredNoteForm
 from console.paging import page_of
 from console.roles import COMPLIANCE_OFFICER, officer_actor, officer_required, roles_of
-from console.selectors import proposals_for
+from console.selectors import proposal_awaiting, proposals_for
 from core import clock
 from core.errors import GatehouseError
 
@@ -134,7 +134,7 @@ def decide_draft(request: HttpRequest, rule_id: str, revision: int) -> HttpRespo
     decision = request.POST.get("decision")
     note_form = RequiredNoteForm(request.POST)
     actor = officer_actor(request.user)
-    proposal = proposals_for(f"rule:{rule_id}#r{revision}").filter(status="proposed").first()
+    proposal = proposal_awaiting(f"rule:{rule_id}#r{revision}")
     try:
         if decision == "approve":
             if proposal is not None:
