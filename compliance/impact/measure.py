@@ -101,6 +101,7 @@ def request_measurement(
         if running is not None:
             return running, False
         now = clock.now()
+        superseded = draft.impacts.filter(status=RUNNING)
         impact = RuleImpact.objects.create(
             draft=draft,
             draft_digest=digest,
@@ -112,6 +113,10 @@ def request_measurement(
             requested_by=actor,
             requested_at=now,
             progressed_at=now,
+        )
+        # An older run of another window or rulebook stops at its next chunk.
+        superseded.exclude(pk=impact.pk).update(
+            status=FAILED, error=f"superseded by measurement {impact.pk}", finished_at=now
         )
         audit.record(
             actor=actor,

@@ -371,3 +371,20 @@ def test_only_a_draft_can_be_measured_over_a_sane_window(log, django_capture_on_
         measure.request_measurement(
             rule_id="prc-rwa-2026", revision=draft.revision, actor="officer:bob"
         )
+
+
+def test_a_new_measurement_of_the_draft_stops_the_one_still_running(log):
+    draft = nationality_deny_draft()
+    month, _ = measure.request_measurement(
+        rule_id="prc-rwa-2026", revision=draft.revision, actor="officer:bob"
+    )
+    week, created = measure.request_measurement(
+        rule_id="prc-rwa-2026", revision=draft.revision, actor="officer:bob", days=7
+    )
+    month.refresh_from_db()
+    assert created and (month.status, month.error) == (
+        "failed",
+        f"superseded by measurement {week.pk}",
+    )
+    assert measure.measure_chunk(month.pk) == (0, True)  # its task stops at the next step
+    assert run(week.pk).processed == 7
