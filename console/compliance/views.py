@@ -9,6 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from compliance import services
+from compliance.impact import measure
 from compliance.signals import SCOPES
 from console import maker_checker
 from console.compliance import selectors
@@ -38,6 +39,8 @@ def _draft_proposals(drafts) -> dict[str, object]:
 def rules(request: HttpRequest) -> HttpResponse:
     drafts = list(selectors.drafts())
     linked = _draft_proposals(drafts)
+    impacts = selectors.latest_impacts(drafts)
+    rulebook = measure.latest_rulebook()
     me = officer_actor(request.user)
     return render(
         request,
@@ -49,6 +52,13 @@ def rules(request: HttpRequest) -> HttpResponse:
                     "revision": d,
                     "proposal": linked.get(f"rule:{d.rule_id}#r{d.revision}"),
                     "own": d.created_by == me,
+                    "impact": impacts.get(d.pk),
+                    "stale": d.pk in impacts
+                    and bool(
+                        measure.staleness(
+                            impacts[d.pk], digest=measure.draft_digest(d), rulebook=rulebook
+                        )
+                    ),
                 }
                 for d in drafts
             ],

@@ -165,6 +165,7 @@ COMPLIANCE_TASKS = [
     ("oversight.tasks.deliver_alert_notification", (1,)),
     ("oversight.tasks.sweep_alert_notifications", ()),
     ("compliance.tasks.rescreen_accounts", (1,)),
+    ("compliance.tasks.measure_rule_impact", (1,)),
 ]
 
 
