@@ -101,6 +101,8 @@ class Recovered:
 
 
 Locate = Callable[[str], IpFacts]
+Profile = tuple[str, ProfileFacts | None]
+"""A profile version: its account, and its facts (None when they no longer read)."""
 
 
 class Inputs:
@@ -145,9 +147,9 @@ class Inputs:
         except (GatehouseError, ValueError):
             return None
 
-    def profiles(self, records: Sequence[RecordedDecision]) -> dict[int, tuple[str, dict]]:
-        """The profile versions the chunk's decisions name: seq -> (account, facts), in one
-        query."""
+    def profiles(self, records: Sequence[RecordedDecision]) -> dict[int, Profile]:
+        """The profile versions the chunk's decisions name, each made facts once: seq ->
+        (account, facts, or None when they no longer read), in one query."""
         seqs = set()
         for record in records:
             parsed = parse_policy_version(record.policy_version)
@@ -156,11 +158,15 @@ class Inputs:
         rows = AccountProfileVersion.objects.filter(pk__in=seqs).values_list(
             "pk", "account_id", "facts"
         )
-        return {pk: (account_id, facts) for pk, account_id, facts in rows}
+        found: dict[int, Profile] = {}
+        for pk, account_id, facts in rows:
+            try:
+                found[pk] = (account_id, profile_of_version(account_id, pk, facts))
+            except (KeyError, TypeError, ValueError):
+                found[pk] = (account_id, None)
+        return found
 
-    def recover(
-        self, record: RecordedDecision, profiles: dict[int, tuple[str, dict]]
-    ) -> Recovered | str:
+    def recover(self, record: RecordedDecision, profiles: dict[int, Profile]) -> Recovered | str:
         """The record's inputs, or the reason (``SKIP_REASONS``) they cannot be had."""
         if record.product_class is None:
             return NOT_ASKED
@@ -176,9 +182,8 @@ class Inputs:
             stored = profiles.get(seq)
             if stored is None or stored[0] != record.account_id:
                 return PROFILE_MISSING
-            try:
-                profile = profile_of_version(record.account_id, seq, stored[1])
-            except (KeyError, TypeError, ValueError):
+            profile = stored[1]
+            if profile is None:
                 return INPUTS_INVALID
         elif record.profile_known:
             return PROFILE_MISSING  # a profile was on file, but the log names no version
