@@ -256,3 +256,14 @@ def test_bad_input_and_the_wrong_role_are_refused(officers, decisions):
     response = client.post(f"/rules/prc-rwa-2026/r{active.revision}/impact/measure", {})
     assert response.status_code == 302
     assert "not a draft" in client.get(response["Location"]).content.decode()
+
+
+def test_a_revision_never_measured_shows_no_impact_section(officers):
+    """An active revision seeded or approved before impacts existed: nothing to show, and
+    nothing to offer (only a draft is measured)."""
+    active = RuleRevision.objects.get(rule_id="prc-rwa-2026", status="active")
+    html = signed_in_client(officers["bob"]).get(f"/rules/prc-rwa-2026/r{active.revision}/")
+    assert html.status_code == 200
+    content = html.content.decode()
+    assert 'data-testid="rule-impact"' not in content and "Decide" not in content
+    assert 'data-testid="revision-status">active<' in content
