@@ -154,6 +154,48 @@ class RulebookVersion(models.Model):
         return f"rulebook v{self.version}"
 
 
+IMPACT_STATUSES = ("running", "done", "failed")
+
+
+class RuleImpact(models.Model):
+    """One measurement of what a rule draft would have changed (``compliance.impact``):
+    the access and pre-trade decisions of ``[window_start, window_end)`` replayed through
+    the rulebook each was decided with and through it with the draft applied.
+
+    The result is stored with the draft; ``draft_digest`` and ``rulebook_version`` say what
+    it was measured against, so a draft or rulebook changed since shows it as stale. The
+    cursor (a source and a position in it) is saved with every chunk: a worker that dies
+    resumes after the last chunk it committed, and a chunk is counted once however often
+    it is run (the save is conditional on the cursor it started from)."""
+
+    draft = models.ForeignKey(RuleRevision, on_delete=models.PROTECT, related_name="impacts")
+    draft_digest = models.CharField(max_length=64)
+    rulebook_version = models.PositiveIntegerField()
+    window_days = models.PositiveSmallIntegerField()
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    status = models.CharField(max_length=8, choices=_choices(IMPACT_STATUSES), db_index=True)
+    totals = models.JSONField(
+        default=dict, blank=True, help_text="Decisions in the window per source (counted first)."
+    )
+    total = models.PositiveBigIntegerField(null=True, blank=True)
+    processed = models.PositiveBigIntegerField(default=0)
+    cursor_source = models.CharField(max_length=40, blank=True, default="")
+    cursor_after = models.BigIntegerField(default=0)
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True, default="")
+    requested_by = models.CharField(max_length=200)
+    requested_at = models.DateTimeField()
+    progressed_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"impact {self.pk} of {self.draft_id} ({self.status})"
+
+
 class AccessDecision(models.Model):
     """The durable record of one access decision (drained from the Redis decision stream)."""
 

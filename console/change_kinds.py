@@ -30,9 +30,12 @@ Optional hooks: ``on_propose(payload, maker)`` runs when the proposal is made, i
 transaction (the rulebook drafts its revision there), and may return payload additions;
 ``on_reject(payload, checker, note)`` runs on rejection. ``emergency=True`` lets a maker
 carry the change out at once (``propose(..., emergency=True)``), leaving it for review.
-``describe(payload)`` gives the one-line summary the queue shows. ``reason_in_payload=True``
-copies the proposal's reason into the payload as ``reason``, for services that record a
-reason of their own (a halt, a kill switch, a ledger adjustment). ``own_transaction=True``
+``describe(payload)`` gives the one-line summary the queue shows. ``panel(payload, user,
+path)`` is what the checker should see on the proposal's page before deciding, beside the
+payload: ``{"template": ..., **context}`` or None (a rule change shows the draft's
+impact). ``reason_in_payload=True`` copies the proposal's reason into the payload as
+``reason``, for services that record a reason of their own (a halt, a kill switch, a ledger
+adjustment). ``own_transaction=True``
 is for a service that must commit on its own (the ledger's ``atomic(durable=True)``): the
 approval commits first, then ``execute`` runs, then the outcome is recorded; such a service
 must be idempotent (the ledger's transfer ids are), so an approval left ``approved`` by a
@@ -73,6 +76,7 @@ class Action:
     on_propose: Callable[[Mapping[str, Any], str], Mapping[str, Any] | None] | None = None
     on_reject: Callable[[Mapping[str, Any], str, str], None] | None = None
     describe: Callable[[Mapping[str, Any]], str] | None = field(default=None)
+    panel: Callable[[Mapping[str, Any], Any, str], Mapping[str, Any] | None] | None = None
     reason_in_payload: bool = False
     own_transaction: bool = False
 
@@ -100,6 +104,7 @@ def register_action(
     on_propose=None,
     on_reject=None,
     describe=None,
+    panel=None,
     reason_in_payload: bool = False,
     own_transaction: bool = False,
 ) -> Action:
@@ -122,6 +127,7 @@ def register_action(
         on_propose=on_propose,
         on_reject=on_reject,
         describe=describe,
+        panel=panel,
         reason_in_payload=reason_in_payload,
         own_transaction=own_transaction,
     )

@@ -101,6 +101,12 @@ def proposals_for(target_prefix: str) -> QuerySet[Proposal]:
     return Proposal.objects.filter(target__startswith=target_prefix)
 
 
+def proposal_awaiting(target: str) -> Proposal | None:
+    """The proposal awaiting a decision on exactly ``target`` (a prefix would take
+    ``rule:x#r10``'s for ``rule:x#r1``)."""
+    return Proposal.objects.filter(target=target, status="proposed").first()
+
+
 def scheduled_tasks() -> QuerySet[PeriodicTask]:
     return PeriodicTask.objects.select_related("interval", "crontab", "solar", "clocked").order_by(
         "name"

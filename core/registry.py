@@ -16,12 +16,16 @@ Nothing is found by ``import_module``.
   says of a deposit or a withdrawal (custody asks every registered gate and must not import
   the part that decides; compliance registers the access gate). Custody fails closed when
   none is registered or one raises.
+- A **decision source** is a log of past decisions the jurisdiction gate took part in
+  (``DecisionSource``): compliance registers its access decisions, risk its pre-trade
+  decisions. Compliance replays them through a rule draft (issue 18, a rule's impact)
+  without importing the part that keeps the log.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -93,10 +97,67 @@ class MovementVerdict:
     policy_version: str | None = None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordedDecision:
+    """One past decision, as the jurisdiction gate was asked it: the inputs its log kept, so
+    the same question can be put again to another rulebook (``compliance.impact``).
+
+    ``location`` is what GeoIP said of ``client_ip`` when the decision was taken
+    (``{"country", "subdivision", "anonymizer"}``) and ``location_stored`` whether the log
+    kept it at all: a log that kept only the address leaves compliance to locate it again,
+    with today's database, and say so. ``policy_version`` names the rulebook and the
+    version of the account's facts the decision used (``rb<N>.…a<seq>``).
+    ``product_class`` is None when the gate was not asked (an unknown instrument).
+
+    ``action`` is what the decision was about (an access check's action; for an order,
+    ``reduce`` when it reduces, else ``open``); ``actions`` are the gate's questions it
+    rested on; with more than one, ``decides`` picks, from the effect of each, the action
+    whose verdict decided (an order is judged by opening, or by reducing when it reduces).
+    """
+
+    source: str
+    position: int
+    """The record's place in its log (its primary key): a chunk resumes after it."""
+    key: str
+    """How the console names the record in a link (the access decision's id, the pre-trade
+    decision's row)."""
+    at: datetime
+    account_id: str | None
+    anonymous: bool
+    client_ip: str | None
+    location: Mapping[str, object] | None
+    location_stored: bool
+    product_class: str | None
+    action: str
+    actions: tuple[str, ...]
+    policy_version: str
+    profile_known: bool | None = None
+    """Whether the log says a profile was on file (None: it does not say)."""
+    recorded_effect: str | None = None
+    """The effect the rulebook gave then, when the log holds it (not after a fail-closed)."""
+    decides: Callable[[Mapping[str, str]], str] | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DecisionSource:
+    """A log of decisions the jurisdiction gate took part in.
+
+    ``count(start, end)`` is how many were taken in ``[start, end)``; ``read(start, end,
+    after, limit)`` the next ``limit`` of them whose ``position`` is above ``after``, in
+    position order (a keyset: memory stays bounded however long the log).
+    """
+
+    name: str
+    label: str
+    count: Callable[[datetime, datetime], int]
+    read: Callable[[datetime, datetime, int, int], Sequence[RecordedDecision]]
+
+
 report_sections = Registry("report section")
 nightly_checks = Registry("nightly check")
 health_probes = Registry("health probe")
 movement_gates = Registry("movement gate")
+decision_sources = Registry("decision source")
 
 
 def section(name: str, *, kinds: Sequence[str] = ("daily",)):

@@ -258,6 +258,11 @@ LOGGING = {
 ACCESS_DEFAULT_ANONYMIZER = env.dict("ACCESS_DEFAULT_ANONYMIZER", default={"open": "review"})
 ACCESS_DEFAULT_IP_UNLOCATED = env.dict("ACCESS_DEFAULT_IP_UNLOCATED", default={"open": "review"})
 ACCESS_DEFAULT_NO_PROFILE = env.dict("ACCESS_DEFAULT_NO_PROFILE", default={"open": "review"})
+# A rule draft's impact is measured over the access and pre-trade decisions of this many
+# days before it is asked for (issue 18; compliance.impact).
+RULE_IMPACT_WINDOW_DAYS = env.int("RULE_IMPACT_WINDOW_DAYS", default=30)
+if not 1 <= RULE_IMPACT_WINDOW_DAYS <= 366:
+    raise ImproperlyConfigured("RULE_IMPACT_WINDOW_DAYS must be between 1 and 366")
 
 # --- Pre-trade check ----------------------------------------------------------------------
 # An accepted order's reservation lapses after this long unless filled or cancelled.

@@ -2,8 +2,10 @@
 
 A rule change is the rulebook's own four-eyes flow (``compliance.services``): proposing
 drafts the revision at once, so it shows among the drafts awaiting approval, in the API and
-in the audit chain; approving activates it as the approver; rejecting rejects the draft.
-``activate_rule`` refuses its own drafter independently of the console's check.
+in the audit chain, and starts measuring its impact over the recent decisions
+(``compliance.impact``), which the proposal's page shows the checker; approving activates
+it as the approver; rejecting rejects the draft. ``activate_rule`` refuses its own drafter
+independently of the console's check.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from datetime import datetime
 from typing import Any
 
 from compliance import services
+from compliance.impact import measure
 from console.change_kinds import register_action
+from console.compliance.impact import proposal_panel, queue
 from console.roles import COMPLIANCE_OFFICER
 
 RULE_CHANGE = "rule.change"
@@ -34,6 +38,10 @@ def draft(payload: Mapping[str, Any], maker: str) -> dict:
         note=payload.get("note", ""),
         retires=bool(payload.get("retires")),
     )
+    impact, _ = measure.request_measurement(
+        rule_id=revision.rule_id, revision=revision.revision, actor=maker
+    )
+    queue(impact.pk)
     return {"revision": revision.revision}
 
 
@@ -69,4 +77,5 @@ register_action(
     on_propose=draft,
     on_reject=reject,
     describe=describe,
+    panel=proposal_panel,
 )

@@ -2,13 +2,20 @@
 
 from django.urls import path
 
-from console.compliance import alerts, reports, screening, views
+from console.compliance import alerts, impact, reports, screening, views
 
 urlpatterns = [
     path("rules/", views.rules, name="rules"),
     path("rules/propose/", views.propose_rule, name="rule-propose"),
     path("rules/explain/", views.explain_view, name="explain"),
     path("rules/<slug:rule_id>/", views.rule_detail, name="rule"),
+    path("rules/<slug:rule_id>/r<int:revision>/", impact.rule_revision, name="rule-revision"),
+    path("rules/<slug:rule_id>/r<int:revision>/impact", impact.impact_fragment, name="rule-impact"),
+    path(
+        "rules/<slug:rule_id>/r<int:revision>/impact/measure",
+        impact.measure_impact,
+        name="rule-impact-measure",
+    ),
     path("rules/<slug:rule_id>/r<int:revision>/decide", views.decide_draft, name="rule-decide"),
     path("rules/<slug:rule_id>/r<int:revision>/confirm", views.confirm_seeded, name="rule-confirm"),
     path("decisions/", views.decisions, name="decisions"),

@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from compliance import services
+from compliance.impact import measure
 from compliance.signals import SCOPES
 from console import charts, maker_checker
 from console.compliance import selectors
@@ -24,7 +25,7 @@ from console.compliance.forms import (
 from console.forms import RequiredNoteForm
 from console.paging import page_of
 from console.roles import COMPLIANCE_OFFICER, officer_actor, officer_required, roles_of
-from console.selectors import proposals_for
+from console.selectors import proposal_awaiting, proposals_for
 from core import clock
 from core.errors import GatehouseError
 
@@ -40,6 +41,8 @@ def _draft_proposals(drafts) -> dict[str, object]:
 def rules(request: HttpRequest) -> HttpResponse:
     drafts = list(selectors.drafts())
     linked = _draft_proposals(drafts)
+    impacts = selectors.latest_impacts(drafts)
+    rulebook = measure.latest_rulebook()
     me = officer_actor(request.user)
     return render(
         request,
@@ -51,6 +54,13 @@ def rules(request: HttpRequest) -> HttpResponse:
                     "revision": d,
                     "proposal": linked.get(f"rule:{d.rule_id}#r{d.revision}"),
                     "own": d.created_by == me,
+                    "impact": impacts.get(d.pk),
+                    "stale": d.pk in impacts
+                    and bool(
+                        measure.staleness(
+                            impacts[d.pk], digest=measure.draft_digest(d), rulebook=rulebook
+                        )
+                    ),
                 }
                 for d in drafts
             ],
@@ -136,7 +146,7 @@ def decide_draft(request: HttpRequest, rule_id: str, revision: int) -> HttpRespo
     decision = request.POST.get("decision")
     note_form = RequiredNoteForm(request.POST)
     actor = officer_actor(request.user)
-    proposal = proposals_for(f"rule:{rule_id}#r{revision}").filter(status="proposed").first()
+    proposal = proposal_awaiting(f"rule:{rule_id}#r{revision}")
     try:
         if decision == "approve":
             if proposal is not None:

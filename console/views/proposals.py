@@ -50,6 +50,9 @@ def proposal_detail(request: HttpRequest, proposal_id: int) -> HttpResponse:
         registered = None
     me = officer_actor(request.user)
     entitled = registered is not None and bool(roles_of(request.user) & registered.roles)
+    panel = None
+    if registered is not None and registered.panel is not None:
+        panel = registered.panel(proposal.payload, request.user, request.path)
     return render(
         request,
         "console/proposal_detail.html",
@@ -57,6 +60,7 @@ def proposal_detail(request: HttpRequest, proposal_id: int) -> HttpResponse:
             "proposal": proposal,
             "action": registered,
             "summary": registered.summary(proposal.payload) if registered else proposal.kind,
+            "panel": panel,
             "own": proposal.maker == me,
             "may_decide": entitled and proposal.status == "proposed" and proposal.maker != me,
             "may_withdraw": proposal.status == "proposed" and proposal.maker == me,

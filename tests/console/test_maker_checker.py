@@ -259,6 +259,32 @@ def test_a_draft_made_elsewhere_is_decided_from_the_rules_page(bob):
     assert (revision.status, revision.note) == ("rejected", "wrong country")
 
 
+def test_approving_revision_1_from_the_rules_page_approves_revision_1_not_10(alice, bob):
+    """The rules page found a draft's proposal by target prefix: ``rule:x#r1`` also matched
+    ``rule:x#r10``, the newer, so approving r1 carried out r10's proposal."""
+    maker = signed_in_client(alice)
+    maker.post("/rules/propose/", RULE_FORM)
+    for _ in range(8):
+        compliance_services.draft_rule(
+            rule_id="fr-rwa-review",
+            fields={**{k: RULE_FORM[k] for k in ("effect", "citation_ref", "citation_text")},
+                    "jurisdictions": ["FR"], "product_classes": ["rwa_token"],
+                    "actions": ["open"]},
+            actor="officer:alice",
+        )  # fmt: skip
+    maker.post("/rules/propose/", {**RULE_FORM, "jurisdictions": "BE"})
+    assert RuleRevision.objects.get(rule_id="fr-rwa-review", revision=10).jurisdictions == ["BE"]
+
+    signed_in_client(bob).post("/rules/fr-rwa-review/r1/decide", {"decision": "approve"})
+
+    statuses = dict(
+        RuleRevision.objects.filter(rule_id="fr-rwa-review").values_list("revision", "status")
+    )
+    assert statuses[1] == "active" and statuses[10] == "draft"
+    executed = Proposal.objects.get(status="executed")
+    assert executed.target == "rule:fr-rwa-review#r1"
+
+
 def test_an_invalid_rule_is_refused_with_the_rulebook_message(alice):
     response = signed_in_client(alice).post("/rules/propose/", {**RULE_FORM, "jurisdictions": "XX"})
     assert response.status_code == 200

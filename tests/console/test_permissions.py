@@ -120,6 +120,8 @@ PAGES = [
     ("/markets/AAPL-PERP/", READ),
     ("/rules/", READ),
     ("/rules/perm-test/", READ),
+    ("/rules/perm-test/r1/", READ),
+    ("/rules/perm-test/r1/impact", READ),
     ("/rules/explain/", READ),
     ("/rules/propose/", {"compliance_officer"}),
     ("/decisions/", READ),
@@ -176,6 +178,7 @@ ACTIONS = [
     # (path template, form data, roles admitted)
     ("/rules/propose/", {"rule_id": "x"}, {"compliance_officer"}),
     ("/rules/perm-test/r1/decide", {"decision": "approve"}, {"compliance_officer"}),
+    ("/rules/perm-test/r1/impact/measure", {"days": "30"}, {"compliance_officer"}),
     ("/proposals/{proposal}/approve", {}, READ),  # any officer reaches it; the kind decides
     ("/proposals/{proposal}/reject", {"note": "no"}, READ),
     ("/proposals/{proposal}/review", {"note": "ok"}, READ),

@@ -119,3 +119,19 @@ def test_defaults_of_the_embedded_setup():
         "True",
         "django.db.backends.sqlite3",
     ]
+
+
+@pytest.mark.parametrize(("days", "starts"), [("30", True), ("366", True), ("0", False)])
+def test_the_rule_impact_window_is_a_sane_number_of_days(days, starts):
+    result = run_django(
+        "settings.dev",
+        {"RULE_IMPACT_WINDOW_DAYS": days},
+        "shell",
+        "-c",
+        "from django.conf import settings as s; print(s.RULE_IMPACT_WINDOW_DAYS)",
+    )
+    if starts:
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip().splitlines()[-1] == days
+    else:
+        assert result.returncode != 0 and "RULE_IMPACT_WINDOW_DAYS" in result.stderr

@@ -165,6 +165,7 @@ COMPLIANCE_TASKS = [
     ("oversight.tasks.deliver_alert_notification", (1,)),
     ("oversight.tasks.sweep_alert_notifications", ()),
     ("compliance.tasks.rescreen_accounts", (1,)),
+    ("compliance.tasks.measure_rule_impact", (1,)),
 ]
 
 
@@ -266,3 +267,51 @@ def test_the_worker_rescreens_every_account_against_a_new_list_version(worker):
     statuses = dict(AccountProfile.objects.values_list("account_id", "sanctions_status"))
     assert statuses == {"rs-0": "clear", "rs-1": "clear", "rs-2": "clear", "rs-w": "review"}
     assert ScreeningCase.objects.filter(account_id="rs-w").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_measures_a_rule_drafts_impact_once_however_often_asked(worker):
+    """Issue 18: the measurement of a draft's impact, sent twice (a redelivery), runs in the
+    worker to its result, each decision counted once."""
+    from compliance import services
+    from compliance.impact import measure
+    from compliance.models import RuleImpact, RuleRevision
+
+    profile, _ = services.put_account_profile(
+        account_id="imp-1",
+        facts={
+            "residence_country": "SG",
+            "residence_subdivision": "",
+            "nationalities": ["CN"],
+            "entity_type": "individual",
+            "controlling_countries": [],
+            "investor_category": "retail",
+            "status": "active",
+        },
+        actor="test",
+    )
+    at = datetime.now(UTC) - timedelta(days=1)
+    rows = [decision(account="", country="HK", effect="allow", at=at) for _ in range(4)]
+    rows.append(
+        decision(account="imp-1", country="HK", effect="review", signal="nationality", at=at)
+    )
+    for row in rows:
+        row.policy_version = f"rb2.a{profile.change_seq if row.account_id else 0}"
+    AccessDecision.objects.bulk_create(rows)
+    active = RuleRevision.objects.get(rule_id="prc-rwa-2026", status="active")
+    fields = {name: getattr(active, name) for name in services.RULE_FIELDS}
+    draft = services.draft_rule(
+        rule_id="prc-rwa-2026", fields={**fields, "signal_effects": {}}, actor="officer:a"
+    )
+    impact, _ = measure.request_measurement(
+        rule_id="prc-rwa-2026", revision=draft.revision, actor="officer:b"
+    )
+    worker.send("compliance.tasks.measure_rule_impact", impact.pk)
+    again = worker.send("compliance.tasks.measure_rule_impact", impact.pk)
+    worker.wait_for(lambda: worker.finished(again), "the measurement, twice", timeout=90)
+    worker.wait_for(
+        lambda: RuleImpact.objects.get(pk=impact.pk).status == "done", "the measurement done"
+    )
+    impact.refresh_from_db()
+    assert impact.processed == 5 and impact.result["replayed"] == {"access": 5}
+    assert impact.result["flips"] == 1
