@@ -72,6 +72,13 @@ from custody.transfers import (
 )
 
 _PENDING = PendingState.PENDING
+_ACCOUNT_FLAGS = {
+    (dmnec, cmned): (AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS if dmnec else AccountFlags.NONE)
+    | (AccountFlags.CREDITS_MUST_NOT_EXCEED_DEBITS if cmned else AccountFlags.NONE)
+    for dmnec in (False, True)
+    for cmned in (False, True)
+}
+"""The flags of a stored account's two boolean columns (built once: Flag arithmetic allocates)."""
 _PENDING_BIT = TransferFlags.PENDING.value  # a plain int: Flag arithmetic allocates
 
 
@@ -215,11 +222,7 @@ class _Batch:
     def _load_accounts(self, accounts: list[tuple], open_accounts: set[str]) -> None:
         """The locked accounts, and those ``open_accounts`` that do not exist yet, opened."""
         for ref, kind, asset, dmnec, cmned, *counters in accounts:
-            flags = AccountFlags.NONE
-            if dmnec:
-                flags |= AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS
-            if cmned:
-                flags |= AccountFlags.CREDITS_MUST_NOT_EXCEED_DEBITS
+            flags = _ACCOUNT_FLAGS[bool(dmnec), bool(cmned)]
             self._add_account(Account(ref, asset, AccountKind(kind), flags), Balance(*counters))
         to_open = sorted(open_accounts - set(self.ledger.accounts))
         if to_open:
