@@ -18,7 +18,9 @@ would block on the rows rather than lose an update, and no two writers can deadl
 lock, then rows in one global order). The CHECK constraints on the account table are the
 last line: an overdraft cannot be stored even by a buggy caller. Throughput comes from
 batching (one lock, a handful of statements and one commit per batch), not from parallel
-writers; bench/bench_ledger.py measures both.
+writers; bench/bench_ledger.py measures both. The batch's write is overlapped with the
+Python that follows it (announcements, answers: ``custody.sql`` ``overlapped``), so the
+database and the writer work at the same time for that stretch.
 
 **Time.** The ledger's clock never runs backwards (TigerBeetle's cluster time): a batch is
 booked at ``max(now, created_at of the chain head)``. Pending transfers that are due lapse
@@ -151,9 +153,15 @@ def _write_batch(
             batch.load(open_accounts)
             expired = expire_pending(batch.ledger, batch.moment)
             results = batch.apply()
-            rows = batch.write(expired)
-        announce(batch.ledger.accounts, batch.changed, rows.values())
-        outcomes = batch.outcomes(results, rows)
+            rows = batch.chain(expired)
+            changes = batch.changes(rows)
+            with backend.overlapped(cursor, changes):
+                # The write is sent and not waited for: the announcements and the answers are
+                # worked out while the database stores the batch. The block's end waits for
+                # it (and raises its error, if any) before anything else runs.
+                backend.write_batch(cursor, *changes)
+                announce(batch.ledger.accounts, batch.changed, rows.values())
+                outcomes = batch.outcomes(results, rows)
         if before_commit is not None:
             before_commit(outcomes)
     return outcomes, len(expired)
@@ -284,8 +292,9 @@ class _Batch:
 
     # --- writing ---------------------------------------------------------------------
 
-    def write(self, expired: list[str]) -> dict[str, TransferRow]:
-        """Append the new rows to the chain; store counters, open pendings and refusals."""
+    def chain(self, expired: list[str]) -> dict[str, TransferRow]:
+        """The batch's new rows (its lapses first), hash-chained after the head; the new
+        refusals and, when the chain passes a checkpoint, the signed head are stored now."""
         ledger, moment = self.ledger, self.moment
         records = [expiry_record(ledger.records[pending_id], moment) for pending_id in expired]
         records += [record for tid, record in ledger.records.items() if tid not in self.loaded_rows]
@@ -298,6 +307,15 @@ class _Batch:
             row = chained_row(record, seq=seq, prev_hash=prev, created_at=moment)
             rows[row.transfer_id] = row
             prev = row.hash
+        if self.refusals.added:
+            _store_refusals(self.refusals, moment)
+        if rows and checkpoints.crosses_boundary(first_seq, seq):
+            checkpoints.sign_head(seq=seq, head_hash=prev, signed_at=moment)
+        return rows
+
+    def changes(self, rows: dict[str, TransferRow]) -> tuple[list, dict, list, list]:
+        """What the batch writes: ``write_batch``'s ``rows, changed, opened, closed``."""
+        ledger = self.ledger
         self.changed = {
             ref: balance
             for ref, balance in ledger.balances.items()
@@ -320,12 +338,7 @@ class _Batch:
             for pending_id in sorted(self.loaded_open)
             if ledger.pending_states.get(pending_id) is not _PENDING
         ]
-        self.backend.write_batch(self.cursor, list(rows.values()), self.changed, opened, closed)
-        if self.refusals.added:
-            _store_refusals(self.refusals, moment)
-        if rows and checkpoints.crosses_boundary(first_seq, seq):
-            checkpoints.sign_head(seq=seq, head_hash=prev, signed_at=moment)
-        return rows
+        return list(rows.values()), self.changed, opened, closed
 
     def outcomes(
         self, results: list[TransferResult], rows: dict[str, TransferRow]

@@ -5,15 +5,17 @@ ledger's throughput: the lock (:func:`lock_chain`), one read of everything the b
 touch (:func:`read_batch`: the chain head, the due and swept pending transfers, the rows
 the batch names, the recorded refusals and the accounts locked ``FOR UPDATE`` in ascending
 id order, as a tagged ``UNION ALL`` of CTEs read from one snapshot taken after the lock), one
-write (:func:`write_batch`: the new rows, the open-pending index
-and the counters as data-modifying CTEs), and ``COMMIT``. Every variable list is one array
-parameter, so each statement's text is fixed and is prepared once per connection (a plain
-psycopg cursor with ``prepare=True``: server-side binding and a cached plan, where Django's
-defaults would re-render the text and re-plan it every time; behind a transaction-pooling
-PgBouncer older than 1.21 that needs ``max_prepared_statements``). Table and column names
-come from the models, never from input (S608).
+write (:func:`write_batch`: the new rows, the open-pending index and the counters as
+data-modifying CTEs, sent without waiting: :func:`overlapped`), and ``COMMIT``. Every
+variable list is one array parameter, so each statement's text is fixed and is prepared
+once per connection (a plain psycopg cursor with ``prepare=True``: server-side binding and a
+cached plan, where Django's defaults would re-render the text and re-plan it every time;
+behind a transaction-pooling PgBouncer older than 1.21 that needs
+``max_prepared_statements``). Table and column names come from the models, never from input
+(S608).
 """
 
+import contextlib
 import functools
 
 import psycopg
@@ -247,6 +249,24 @@ def write_batch(cursor, rows, changed, opened, closed) -> None:
     cursor.execute(
         _pg_write_sql(bool(rows), bool(changed), bool(opened), bool(closed)), params, prepare=True
     )
+
+
+def overlapped(cursor, changes) -> contextlib.AbstractContextManager:
+    """psycopg's pipeline mode: the write is sent at once and its result read when the block
+    ends (one round trip, as before), so PostgreSQL stores a batch while the writer works
+    out its announcements and answers. A query the writer runs meanwhile (the segregation
+    excess, for a batch that crosses the wall) is queued after the write, on the same
+    connection and transaction. With nothing to write (a replay) there is nothing to overlap,
+    and a pipeline's end would cost a round trip of its own.
+
+    Measured (interleaved runs of the ledger benchmark): a batch of 100 ~0.5 ms sooner, one
+    deposit unchanged. Only the write rides it: psycopg waits for ``BEGIN`` and for a
+    pipeline's end each on its own, so pipelining the lock with the read saved no round trip
+    (and cost ~60 µs of CPU a deposit in psycopg's pipeline machinery).
+    """
+    if not any(changes):
+        return contextlib.nullcontext()
+    return cursor.connection.pipeline()
 
 
 def more_resolutions(cursor, pending_ids: list[str]) -> list[TransferRow]:

@@ -1,4 +1,5 @@
-"""The writer's SQL layer (custody/sql/): its planner settings stay inside its transaction.
+"""The writer's SQL layer (custody/sql/): its planner settings stay inside its transaction,
+and an error of its overlapped write comes out of the writer with nothing stored.
 
 On PostgreSQL the writer plans its prepared statements generically with sequential scans off
 (``custody.sql.postgres.lock_chain``). Those are ``SET LOCAL`` settings: a later query on
@@ -8,12 +9,15 @@ settings; there the test checks that the backend chosen is SQLite's.
 
 from datetime import UTC, datetime
 
+import psycopg
 import pytest
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 
-from custody import sql
+from custody import signals, sql
 from custody.identifiers import client_ref, wallet_ref
-from custody.ledger import TransferCode
+from custody.ledger import Balance, TransferCode
+from custody.models import LedgerAccount
+from custody.models import Transfer as TransferRow
 from custody.transfers import Transfer
 from custody.writer import create_transfers
 from tests.custody.db import ensure_seeded
@@ -69,3 +73,38 @@ def test_the_writers_planner_settings_end_with_its_transaction():
     else:
         assert sql.backend().__name__ == "custody.sql.sqlite"
         assert before == {}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_write_the_database_refuses_is_raised_and_stores_nothing(monkeypatch):
+    """The write is overlapped with the writer's Python (``overlapped``): an error of the
+    write must still come out of ``create_transfers``, with nothing of the batch stored and
+    no signal sent, and the next batch must be written normally."""
+    ensure_seeded()
+    _deposit(1, [])
+    backend = sql.backend()
+    write_batch = backend.write_batch
+
+    def negative_counters(cursor, rows, changed, opened, closed):
+        refused = {ref: Balance(-1, 0, 0, 0) for ref in changed}  # CHECK: never negative
+        write_batch(cursor, rows, refused, opened, closed)
+
+    sent = []
+
+    def listen(sender, **kwargs):
+        sent.append(kwargs)
+
+    signals.balances_changed.connect(listen)
+    try:
+        monkeypatch.setattr(backend, "write_batch", negative_counters)
+        before = (TransferRow.objects.count(), list(LedgerAccount.objects.values_list()))
+        with pytest.raises((IntegrityError, psycopg.IntegrityError)):
+            _deposit(2, [])
+        assert (TransferRow.objects.count(), list(LedgerAccount.objects.values_list())) == before
+        assert sent == []
+        monkeypatch.setattr(backend, "write_batch", write_batch)
+        _deposit(3, [])
+        assert TransferRow.objects.filter(transfer_id="d-3").exists()
+        assert len(sent) == 1
+    finally:
+        signals.balances_changed.disconnect(listen)
