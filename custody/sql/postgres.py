@@ -189,40 +189,65 @@ def read_batch(cursor, requested, ids, pending_ids, refs, sweep_assets):
     return (max(requested, head.created_at) if head else requested), snapshot
 
 
+_FEW = 8
+"""Up to this many rows a part of the write passes its values as scalar parameters in a
+``VALUES`` list (one prepared statement per shape; a single deposit writes one row and two
+counters); beyond, one array parameter per column, whatever the count. psycopg dumps each
+list element by element in Python (~3 µs an array even for one element, and the write has
+up to 26 columns) and PostgreSQL unnests them, where a scalar is dumped in C: measured,
+a deposit ~70 µs less of this process's CPU and ~40 µs less of the server's."""
+
+_MANY = -1
+_TRANSFER_TYPES = tuple(_PG_TYPES.get(name, "text") for name in TRANSFER_COLUMNS)
+_OPEN_PENDING_TYPES = ("text", "text", "text", "text", "bigint", "timestamptz")
+_ID_TYPES = ("text",)
+_COUNTER_TYPES = ("text", "bigint", "bigint", "bigint", "bigint")
+
+
+def _rows_sql(types: tuple[str, ...], count: int) -> str:
+    """``count`` rows of columns of ``types`` as a query: a ``VALUES`` list of parameters, or
+    (``_MANY``) one array parameter per column, unnested."""
+    if count == _MANY:
+        arrays = ", ".join(f"%b::{kind}[]" for kind in types)
+        return f"SELECT * FROM unnest({arrays})"  # noqa: S608 (types from this module)
+    row = "(" + ", ".join(f"%s::{kind}" for kind in types) + ")"
+    return "VALUES " + ", ".join([row] * count)
+
+
+def _rows_params(rows: list[tuple], count: int) -> list:
+    if count == _MANY:
+        return [list(column) for column in zip(*rows, strict=True)]
+    return [value for row in rows for value in row]
+
+
 @functools.cache
-def _pg_write_sql(rows: bool, changed: bool, opened: bool, closed: bool) -> str:
-    """One statement: the last part plain, the others as data-modifying CTEs. Parameters go
-    in binary (``%b``): the arrays are dumped by psycopg's C code instead of as text."""
+def _pg_write_sql(*, rows: int, opened: int, closed: int, changed: int) -> str:
+    """One statement: the last part plain, the others as data-modifying CTEs. Each count is
+    the part's number of rows (0: no such part) or ``_MANY``."""
     # Table and column names come from the models, never from input: S608 does not apply.
     statements = []
     if rows:
         names = ", ".join(columns(Transfer, TRANSFER_COLUMNS))
-        arrays = ", ".join(
-            f"%(t{i})b::{_PG_TYPES.get(name, 'text')}[]" for i, name in enumerate(TRANSFER_COLUMNS)
-        )
         statements.append(
-            f"INSERT INTO {table(Transfer)} ({names}) SELECT * FROM unnest({arrays})"  # noqa: S608
+            f"INSERT INTO {table(Transfer)} ({names}) {_rows_sql(_TRANSFER_TYPES, rows)}"
         )
     if opened:
         names = ", ".join(columns(OpenPending, OPEN_PENDING_COLUMNS))
         statements.append(
-            f"INSERT INTO {table(OpenPending)} ({names}) SELECT * FROM unnest("  # noqa: S608
-            "%(o0)b::text[], %(o1)b::text[], %(o2)b::text[], %(o3)b::text[], "
-            "%(o4)b::bigint[], %(o5)b::timestamptz[])"
+            f"INSERT INTO {table(OpenPending)} ({names}) {_rows_sql(_OPEN_PENDING_TYPES, opened)}"
         )
     if closed:
-        pending_id = quote("pending_id")
         statements.append(
             f"DELETE FROM {table(OpenPending)} "  # noqa: S608
-            f"WHERE {pending_id} = ANY(%(closed)b::text[])"
+            f"WHERE {quote('pending_id')} IN ({_rows_sql(_ID_TYPES, closed)})"
         )
     if changed:
         counters = columns(LedgerAccount, COUNTER_COLUMNS)
         assignments = ", ".join(f"{column} = v.c{i}" for i, column in enumerate(counters))
         statements.append(
-            f"UPDATE {table(LedgerAccount)} AS a SET {assignments} FROM unnest("  # noqa: S608
-            "%(ids)b::text[], %(c0)b::bigint[], %(c1)b::bigint[], %(c2)b::bigint[], "
-            f"%(c3)b::bigint[]) AS v(id, c0, c1, c2, c3) WHERE a.{quote('id')} = v.id"
+            f"UPDATE {table(LedgerAccount)} AS a SET {assignments} "  # noqa: S608
+            f"FROM ({_rows_sql(_COUNTER_TYPES, changed)}) AS v(id, c0, c1, c2, c3) "
+            f"WHERE a.{quote('id')} = v.id"
         )
     *first, last = statements
     if not first:
@@ -234,21 +259,21 @@ def _pg_write_sql(rows: bool, changed: bool, opened: bool, closed: bool) -> str:
 def write_batch(cursor, rows, changed, opened, closed) -> None:
     if not (rows or changed or opened or closed):
         return
-    params: dict[str, object] = {}
-    for i, column in enumerate(zip(*rows, strict=True) if rows else ()):
-        params[f"t{i}"] = list(column)
-    for i, column in enumerate(zip(*opened, strict=True) if opened else ()):
-        params[f"o{i}"] = list(column)
-    if closed:
-        params["closed"] = closed
-    if changed:
-        params["ids"] = list(changed)
-        balances = list(changed.values())
-        for i, name in enumerate(COUNTER_COLUMNS):
-            params[f"c{i}"] = [getattr(balance, name) for balance in balances]
-    cursor.execute(
-        _pg_write_sql(bool(rows), bool(changed), bool(opened), bool(closed)), params, prepare=True
-    )
+    parts = {  # in the statement's order
+        "rows": rows,
+        "opened": opened,
+        "closed": [(pending_id,) for pending_id in closed],
+        "changed": [
+            (ref, b.debits_pending, b.debits_posted, b.credits_pending, b.credits_posted)
+            for ref, b in changed.items()
+        ],
+    }
+    counts = {name: len(part) if len(part) <= _FEW else _MANY for name, part in parts.items()}
+    params = []
+    for name, part in parts.items():
+        if part:
+            params += _rows_params(part, counts[name])
+    cursor.execute(_pg_write_sql(**counts), params, prepare=True)
 
 
 def overlapped(cursor, changes) -> contextlib.AbstractContextManager:
