@@ -100,19 +100,23 @@ def _pg_read_sql() -> str:
         for name in ("debit_account_id", "credit_account_id", "flags")
     )
 
-    t_null = [f"NULL::{_PG_TYPES.get(name, 'text')}" for name in TRANSFER_COLUMNS]
+    t_null = ["NULL"] * len(TRANSFER_COLUMNS)
+    r_null = ["NULL::jsonb", "NULL::text", "NULL::text"]
     a_null = ["NULL::text"] * 3 + ["NULL::boolean"] * 2 + ["NULL::bigint"] * 4
 
     def select(tag: str, transfer=None, refusal=None, account=None):
-        # Typed NULLs: PostgreSQL resolves UNION column types branch by branch.
+        # PostgreSQL resolves the column types of ``a UNION ALL b UNION ALL c`` left to right,
+        # so the first branch (the head: a transfer row) types its NULLs and the others'
+        # NULLs take those types. Plain NULLs keep the text under psycopg's 4 KB limit for
+        # caching a query's conversion (above it, psycopg parses the text on every call).
         parts = [f"'{tag}'"]
         parts += transfer or t_null
-        parts += refusal or ["NULL::jsonb", "NULL::text", "NULL::text"]
-        parts += account or a_null
+        parts += refusal or (r_null if tag == "h" else ["NULL"] * len(r_null))
+        parts += account or (a_null if tag == "h" else ["NULL"] * len(a_null))
         return "SELECT " + ", ".join(parts)
 
     def slot(values: dict[str, str]) -> list[str]:
-        return [values.get(name, t_null[i]) for i, name in enumerate(TRANSFER_COLUMNS)]
+        return [values.get(name, "NULL") for name in TRANSFER_COLUMNS]
 
     # UNION ALL where a list only feeds ``= ANY(...)``: a duplicate changes nothing there, and
     # UNION would hash the lists first.
