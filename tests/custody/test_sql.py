@@ -19,6 +19,7 @@ from custody.identifiers import client_ref, wallet_ref
 from custody.ledger import Balance, TransferCode
 from custody.models import LedgerAccount, OpenPending
 from custody.models import Transfer as TransferRow
+from custody.sql import postgres
 from custody.sql.postgres import _FEW as FEW
 from custody.transfers import Transfer
 from custody.verification import verify_ledger
@@ -158,3 +159,12 @@ def test_every_part_of_the_write_as_a_values_list_and_as_arrays(size):
     assert TransferRow.objects.count() == 3 * size
     report = verify_ledger()
     assert report.ok, report.problem
+
+
+def test_the_read_is_short_enough_for_psycopg_to_cache_its_conversion():
+    """psycopg converts a query's ``%(name)s`` placeholders with a regex and caches the
+    result only for texts up to ``MAX_CACHED_STATEMENT_LENGTH`` bytes; above it, every batch
+    paid for the parse (the read was 4.3 KB)."""
+    from psycopg._queries import MAX_CACHED_STATEMENT_LENGTH
+
+    assert len(postgres._pg_read_sql().encode()) <= MAX_CACHED_STATEMENT_LENGTH
