@@ -10,7 +10,10 @@ here), so the development database is never touched. Next to each ledger row is 
 baseline: the very rows the ledger stored, inserted with raw sqlite3/psycopg into a copy of
 the transfer table (same indexes and checks, no foreign keys), one per transaction and 100
 per transaction. PostgreSQL comes from ``TEST_POSTGRES_URL`` or the local default; when none
-answers the PostgreSQL rows are reported as skipped.
+answers the PostgreSQL rows are reported as skipped. Redis is a throw-away embedded server
+(or ``BENCH_REDIS_URL``): each committed batch mirrors its client balances there.
+``BENCH_LEDGER_SKIP_POR=1`` leaves out the proof-of-reserves rows (for iterating on the
+ledger rows; a full run needs them).
 """
 
 from __future__ import annotations
@@ -35,9 +38,18 @@ _MARK = "BENCH-LEDGER-ROWS "
 
 
 def run(quick: bool = False) -> list[dict]:
+    redis_url, redis_process = _redis()
+    try:
+        return _run(quick, redis_url)
+    finally:
+        if redis_process is not None:
+            redis_process.kill()
+
+
+def _run(quick: bool, redis_url: str) -> list[dict]:
     rows: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="gatehouse-bench-ledger-") as var:
-        rows += _child("sqlite", f"sqlite:///{var}/bench.sqlite3", var, quick)
+        rows += _child("sqlite", f"sqlite:///{var}/bench.sqlite3", var, quick, redis_url)
     admin = _postgres_url()
     if admin is None:
         rows.append(
@@ -54,17 +66,35 @@ def run(quick: bool = False) -> list[dict]:
         connection.execute(f'CREATE DATABASE "{database}"')
     try:
         with tempfile.TemporaryDirectory(prefix="gatehouse-bench-ledger-") as var:
-            rows += _child("postgres", _with_database(admin, database), var, quick)
+            database_url = _with_database(admin, database)
+            rows += _child("postgres", database_url, var, quick, redis_url)
     finally:
         with psycopg.connect(_psycopg_url(admin), autocommit=True) as connection:
             connection.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
     return rows
 
 
-def _child(label: str, database_url: str, var: str, quick: bool) -> list[dict]:
+def _redis() -> tuple[str, subprocess.Popen | None]:
+    """``BENCH_REDIS_URL`` if set, else a throw-away embedded Redis. Every committed batch
+    mirrors its client balances into Redis (``custody.signals.balances_changed``), so the
+    ledger rows time that too; with the environment's ``REDIS_URL`` they timed whatever
+    answered there (a developer's ``make run`` Redis, written into) or, with none, a refused
+    connection logged with its traceback on every batch."""
+    from core import embedded_redis
+
+    url = os.environ.get("BENCH_REDIS_URL")
+    if url:
+        return url, None
+    port = embedded_redis.free_port()
+    process = embedded_redis.start(Path(tempfile.mkdtemp()), port, persistent=False)
+    return f"redis://127.0.0.1:{port}/0", process
+
+
+def _child(label: str, database_url: str, var: str, quick: bool, redis_url: str) -> list[dict]:
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
         "GATEHOUSE_VAR_DIR": var,
         "SIGNING_KEY_FILE": str(Path(var) / "signing.pem"),
         "DJANGO_SETTINGS_MODULE": "settings.dev",
@@ -120,6 +150,8 @@ def _child_main(label: str, quick: bool) -> None:
     rows = []
     rows += _ledger_rows(label, singles, batches)
     sizes = (100_000,) if quick else (100_000, 1_000_000)
+    if os.environ.get("BENCH_LEDGER_SKIP_POR") == "1":
+        sizes = ()  # while iterating on the ledger rows only; a full run needs every row
     for size, asset in zip(sizes, ("USDT", "USTB"), strict=False):
         rows += _por_rows(label, size, asset)
     print(_MARK + json.dumps(rows), flush=True)

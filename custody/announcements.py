@@ -34,8 +34,10 @@ DEFAULT_LARGE_WITHDRAWAL = {
 }
 """About USD 100,000 per asset: the level at which a withdrawal is worth an officer's look."""
 
-_RESOLVING = TransferFlags.POST_PENDING_TRANSFER | TransferFlags.VOID_PENDING_TRANSFER
-_NOT_POSTING = TransferFlags.PENDING | TransferFlags.VOID_PENDING_TRANSFER
+# A row's flags are a plain int: tested as ints (Flag arithmetic builds a member each time).
+_RESOLVING = (TransferFlags.POST_PENDING_TRANSFER | TransferFlags.VOID_PENDING_TRANSFER).value
+_NOT_POSTING = (TransferFlags.PENDING | TransferFlags.VOID_PENDING_TRANSFER).value
+_PENDING = TransferFlags.PENDING.value
 
 
 def large_withdrawal_thresholds() -> dict[str, int]:
@@ -63,26 +65,28 @@ def announce(
             balances.append(change)
     if balances:
         _after_commit(signals.balances_changed, balances=balances)
-    thresholds = large_withdrawal_thresholds()
+    thresholds = None  # read from the settings at the first withdrawal from a client
     crossing: dict[str, list] = {}
     for row in rows:
         debit, credit = accounts[row.debit_account_id], accounts[row.credit_account_id]
-        flags = TransferFlags(row.flags)
+        flags = row.flags
         if (
             row.code == TransferCode.WITHDRAWAL
             and debit.kind is AccountKind.CLIENT_LIABILITY
             and not flags & _RESOLVING
-            and row.amount >= thresholds.get(row.asset_id, row.amount + 1)
         ):
-            _after_commit(
-                signals.large_withdrawal,
-                transfer_id=row.transfer_id,
-                account_id=parse_ref(debit.id)[1],
-                asset=row.asset_id,
-                amount=from_minor(row.asset_id, row.amount),
-                wallet=parse_ref(credit.id)[1],
-                pending=bool(flags & TransferFlags.PENDING),
-            )
+            if thresholds is None:
+                thresholds = large_withdrawal_thresholds()
+            if row.amount >= thresholds.get(row.asset_id, row.amount + 1):
+                _after_commit(
+                    signals.large_withdrawal,
+                    transfer_id=row.transfer_id,
+                    account_id=parse_ref(debit.id)[1],
+                    asset=row.asset_id,
+                    amount=from_minor(row.asset_id, row.amount),
+                    wallet=parse_ref(credit.id)[1],
+                    pending=bool(flags & _PENDING),
+                )
         through_suspense = AccountKind.SUSPENSE in (debit.kind, credit.kind)
         if not flags & _NOT_POSTING and (
             SIDE[debit.kind] is not SIDE[credit.kind] or through_suspense

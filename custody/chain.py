@@ -17,7 +17,7 @@ coercion that changes between releases would break every stored hash.
 import functools
 import hashlib
 import struct
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import NoneType
@@ -58,24 +58,35 @@ _HEADER = _TRANSFER_TAG + struct.pack(">B", CHAIN_VERSION)
 
 def canonical_transfer_bytes(fields: Mapping[str, object], prev_hash: bytes) -> bytes:
     """The exact bytes hashed for one transfer, given the previous transfer's hash."""
-    if len(prev_hash) != 32:
-        raise ValueError("prev_hash must be a 32-byte SHA-256 digest")
     if fields.keys() != _EXPECTED:
         missing = sorted(_EXPECTED - set(fields))
         extra = sorted(set(fields) - _EXPECTED)
         raise ValueError(f"transfer fields differ: missing {missing}, unexpected {extra}")
-    parts = [_HEADER, prev_hash]
-    for name, types in TRANSFER_FIELDS:
-        value = fields[name]
-        if isinstance(value, bool) or not isinstance(value, types):
-            raise TypeError(f"{name} must be {' or '.join(t.__name__ for t in types)}")
-        parts.append(_field(name, value))
-    return b"".join(parts)
+    return _transfer_bytes([fields[name] for name, _ in TRANSFER_FIELDS], prev_hash)
 
 
 def chain_hash(fields: Mapping[str, object], prev_hash: bytes) -> bytes:
     """SHA-256 of :func:`canonical_transfer_bytes`: this transfer's link in the chain."""
     return hashlib.sha256(canonical_transfer_bytes(fields, prev_hash)).digest()
+
+
+def chain_hash_of_values(values: Sequence[object], prev_hash: bytes) -> bytes:
+    """:func:`chain_hash` of the field values in :data:`TRANSFER_FIELDS` order: the writer
+    hashes every row it appends, and building and checking a mapping for each cost a third
+    of the time."""
+    return hashlib.sha256(_transfer_bytes(values, prev_hash)).digest()
+
+
+def _transfer_bytes(values: Sequence[object], prev_hash: bytes) -> bytes:
+    if len(prev_hash) != 32:
+        raise ValueError("prev_hash must be a 32-byte SHA-256 digest")
+    parts = [_HEADER, prev_hash]
+    fields = zip(TRANSFER_FIELDS, _TRANSFER_PREFIXES, values, strict=True)
+    for (name, types), prefix, value in fields:
+        if isinstance(value, bool) or not isinstance(value, types):
+            raise TypeError(f"{name} must be {' or '.join(t.__name__ for t in types)}")
+        parts += _field_parts(prefix, name, value)
+    return b"".join(parts)
 
 
 def record_fields(record: AcceptedTransfer) -> dict[str, object]:
@@ -145,18 +156,30 @@ def _name_prefix(name: str) -> bytes:
     return struct.pack(">I", len(encoded)) + encoded
 
 
+_TRANSFER_PREFIXES = tuple(_name_prefix(name) for name, _ in TRANSFER_FIELDS)
+_length = struct.Struct(">I").pack
+_EMPTY_LENGTH = _length(0)
+
+
 def _field(name: str, value: object) -> bytes:
+    return b"".join(_field_parts(_name_prefix(name), name, value))
+
+
+def _field_parts(prefix: bytes, name: str, value: object) -> tuple[bytes, ...]:
+    """A field's encoding in pieces (the name's length-prefixed bytes ``prefix``, type tag,
+    payload length, payload), for one join per transfer."""
     if value is None:
-        tag, payload = b"N", b""
-    elif isinstance(value, int):
-        tag, payload = b"I", str(value).encode("ascii")
-    elif isinstance(value, str):
-        tag, payload = b"S", value.encode("utf-8")
-    elif isinstance(value, datetime):
-        tag, payload = b"T", _utc_text(value).encode("ascii")
-    else:
-        raise TypeError(f"{name}: cannot encode {type(value).__name__}")
-    return b"".join((_name_prefix(name), tag, struct.pack(">I", len(payload)), payload))
+        return prefix, b"N", _EMPTY_LENGTH
+    if isinstance(value, int):
+        payload = str(value).encode("ascii")
+        return prefix, b"I", _length(len(payload)), payload
+    if isinstance(value, str):
+        payload = value.encode("utf-8")
+        return prefix, b"S", _length(len(payload)), payload
+    if isinstance(value, datetime):
+        payload = _utc_text(value).encode("ascii")
+        return prefix, b"T", _length(len(payload)), payload
+    raise TypeError(f"{name}: cannot encode {type(value).__name__}")
 
 
 @functools.lru_cache(maxsize=64)

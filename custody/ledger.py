@@ -121,6 +121,11 @@ insurance fund cannot pay out more than it has. House revenue may run negative (
 own loss) and suspense holds breaks of either sign."""
 
 
+_BOTH_FLAGS = (
+    AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS | AccountFlags.CREDITS_MUST_NOT_EXCEED_DEBITS
+).value
+
+
 @dataclass(frozen=True, slots=True)
 class Account:
     """A ledger account: one owner's position in one asset. Immutable, as in TigerBeetle."""
@@ -131,14 +136,13 @@ class Account:
     flags: AccountFlags
 
     def __post_init__(self) -> None:
-        both = (
-            AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS
-            | AccountFlags.CREDITS_MUST_NOT_EXCEED_DEBITS
-        )
-        if self.flags & both == both:
+        # Plain ints: the writer builds an Account for every row it loads, and ``&`` of two
+        # Flag members builds a new member.
+        flags = self.flags.value
+        if flags & _BOTH_FLAGS == _BOTH_FLAGS:
             raise ValueError(f"account {self.id}: balance flags are mutually exclusive")
         required = REQUIRED_FLAGS[self.kind]
-        if self.flags & required != required:
+        if flags & required.value != required.value:
             raise ValueError(f"account {self.id}: a {self.kind} account requires {required}")
 
     @classmethod

@@ -41,8 +41,12 @@ _PHASES = (
     | TransferFlags.POST_PENDING_TRANSFER
     | TransferFlags.VOID_PENDING_TRANSFER
 )
+# Flags as plain ints on the hot path: every ``&`` of two Flag members builds a new member.
 _PHASE_BITS = _PHASES.value
 _PENDING_BITS = TransferFlags.PENDING.value
+_VOID_BITS = TransferFlags.VOID_PENDING_TRANSFER.value
+_DEBITS_MUST_NOT_EXCEED_CREDITS = AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS.value
+_CREDITS_MUST_NOT_EXCEED_DEBITS = AccountFlags.CREDITS_MUST_NOT_EXCEED_DEBITS.value
 
 
 @dataclass(slots=True)
@@ -202,14 +206,14 @@ def _create(ledger: Ledger, transfer: Transfer, now: datetime, journal: _Journal
         return _R.OVERFLOWS_DEBITS
     if credits > AMOUNT_MAX:
         return _R.OVERFLOWS_CREDITS
-    if debit.flags & AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS and debits > dr.credits_posted:
+    if debit.flags.value & _DEBITS_MUST_NOT_EXCEED_CREDITS and debits > dr.credits_posted:
         return _R.EXCEEDS_CREDITS
-    if credit.flags & AccountFlags.CREDITS_MUST_NOT_EXCEED_DEBITS and credits > cr.debits_posted:
+    if credit.flags.value & _CREDITS_MUST_NOT_EXCEED_DEBITS and credits > cr.debits_posted:
         return _R.EXCEEDS_DEBITS
     if code is TransferCode.SWEEP and amount > sweepable(ledger, debit.asset):
         return _R.EXCEEDS_SEGREGATION_EXCESS
 
-    pending = bool(transfer.flags & TransferFlags.PENDING)
+    pending = bool(transfer.flags.value & _PENDING_BITS)
     expires_at = now + timedelta(seconds=transfer.timeout) if transfer.timeout else None
     journal.balances.setdefault(debit.id, dr)
     journal.balances.setdefault(credit.id, cr)
@@ -234,7 +238,7 @@ def _resolve_pending(
     pending = ledger.records.get(transfer.pending_id or "")
     if pending is None:
         return _R.PENDING_TRANSFER_NOT_FOUND
-    if not pending.transfer.flags & TransferFlags.PENDING:
+    if not pending.transfer.flags.value & _PENDING_BITS:
         return _R.PENDING_TRANSFER_NOT_PENDING
     if transfer.debit_account_id not in (None, pending.debit_account_id):
         return _R.PENDING_TRANSFER_HAS_DIFFERENT_DEBIT_ACCOUNT_ID
@@ -247,7 +251,7 @@ def _resolve_pending(
     amount = transfer.amount or pending.amount
     if amount > pending.amount:
         return _R.EXCEEDS_PENDING_TRANSFER_AMOUNT
-    voiding = bool(transfer.flags & TransferFlags.VOID_PENDING_TRANSFER)
+    voiding = bool(transfer.flags.value & _VOID_BITS)
     if voiding and amount != pending.amount:
         return _R.PENDING_TRANSFER_HAS_DIFFERENT_AMOUNT
     state = ledger.pending_states[pending.transfer.id]

@@ -15,7 +15,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from custody.chain import chain_hash
+from custody.chain import chain_hash_of_values
 from custody.identifiers import expiry_id, is_expiry_id
 from custody.ledger import TransferCode
 from custody.ledger_state import AcceptedTransfer, PendingState
@@ -212,36 +212,37 @@ def chained_row(
     """The row that appends ``accepted`` to the chain after ``prev_hash`` as number ``seq``."""
     request = accepted.transfer
     code = str(accepted.code)
-    link = chain_hash(
-        hashed_fields(
-            seq=seq,
-            transfer_id=request.id,
-            debit_account_id=accepted.debit_account_id,
-            credit_account_id=accepted.credit_account_id,
-            asset=accepted.asset,
-            code=code,
-            amount=accepted.amount,
-            flags=request.flags.value,
-            pending_id=request.pending_id,
-            timeout=request.timeout,
-            created_at=created_at,
+    flags = request.flags.value
+    link = chain_hash_of_values(
+        (  # custody.chain.TRANSFER_FIELDS, in order (hashed_fields by position)
+            seq,
+            request.id,
+            accepted.debit_account_id,
+            accepted.credit_account_id,
+            accepted.asset,
+            code,
+            accepted.amount,
+            flags_text(flags),
+            request.pending_id,
+            request.timeout,
+            created_at,
         ),
         bytes.fromhex(prev_hash),
     ).hex()
-    return TransferRow(
-        seq=seq,
-        transfer_id=request.id,
-        debit_account_id=accepted.debit_account_id,
-        credit_account_id=accepted.credit_account_id,
-        asset_id=accepted.asset,
-        code=code,
-        amount=accepted.amount,
-        flags=request.flags.value,
-        pending_id=request.pending_id,
-        timeout=request.timeout,
-        expires_at=accepted.expires_at,
-        created_at=created_at,
-        inherits=inherits_of(request),
-        prev_hash=prev_hash,
-        hash=link,
+    return TransferRow(  # TRANSFER_COLUMNS, in order
+        seq,
+        request.id,
+        accepted.debit_account_id,
+        accepted.credit_account_id,
+        accepted.asset,
+        code,
+        accepted.amount,
+        flags,
+        request.pending_id,
+        request.timeout,
+        accepted.expires_at,
+        created_at,
+        inherits_of(request),
+        prev_hash,
+        link,
     )

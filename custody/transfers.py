@@ -39,11 +39,13 @@ class TransferFlags(enum.Flag):
 
 
 @functools.cache
-def flags_text(flags: TransferFlags) -> str:
-    """A stable text form of the flags, e.g. ``"linked,pending"`` (for storage and hashing).
+def flags_text(flags: TransferFlags | int) -> str:
+    """A stable text form of the flags (or of their stored ``int``), e.g. ``"linked,pending"``
+    (for storage and hashing).
 
     Cached: there are sixteen combinations, and every hashed transfer asks for one.
     """
+    flags = TransferFlags(flags)
     return ",".join(sorted(member.name.lower() for member in TransferFlags if member & flags))
 
 

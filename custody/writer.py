@@ -18,7 +18,9 @@ would block on the rows rather than lose an update, and no two writers can deadl
 lock, then rows in one global order). The CHECK constraints on the account table are the
 last line: an overdraft cannot be stored even by a buggy caller. Throughput comes from
 batching (one lock, a handful of statements and one commit per batch), not from parallel
-writers; bench/bench_ledger.py measures both.
+writers; bench/bench_ledger.py measures both. The batch's write is overlapped with the
+Python that follows it (announcements, answers: ``custody.sql`` ``overlapped``), so the
+database and the writer work at the same time for that stretch.
 
 **Time.** The ledger's clock never runs backwards (TigerBeetle's cluster time): a batch is
 booked at ``max(now, created_at of the chain head)``. Pending transfers that are due lapse
@@ -72,6 +74,13 @@ from custody.transfers import (
 )
 
 _PENDING = PendingState.PENDING
+_ACCOUNT_FLAGS = {
+    (dmnec, cmned): (AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS if dmnec else AccountFlags.NONE)
+    | (AccountFlags.CREDITS_MUST_NOT_EXCEED_DEBITS if cmned else AccountFlags.NONE)
+    for dmnec in (False, True)
+    for cmned in (False, True)
+}
+"""The flags of a stored account's two boolean columns (built once: Flag arithmetic allocates)."""
 _PENDING_BIT = TransferFlags.PENDING.value  # a plain int: Flag arithmetic allocates
 
 
@@ -144,9 +153,15 @@ def _write_batch(
             batch.load(open_accounts)
             expired = expire_pending(batch.ledger, batch.moment)
             results = batch.apply()
-            rows = batch.write(expired)
-        announce(batch.ledger.accounts, batch.changed, rows.values())
-        outcomes = batch.outcomes(results, rows)
+            rows = batch.chain(expired)
+            changes = batch.changes(rows)
+            with backend.overlapped(cursor, changes):
+                # The write is sent and not waited for: the announcements and the answers are
+                # worked out while the database stores the batch. The block's end waits for
+                # it (and raises its error, if any) before anything else runs.
+                backend.write_batch(cursor, *changes)
+                announce(batch.ledger.accounts, batch.changed, rows.values())
+                outcomes = batch.outcomes(results, rows)
         if before_commit is not None:
             before_commit(outcomes)
     return outcomes, len(expired)
@@ -215,11 +230,7 @@ class _Batch:
     def _load_accounts(self, accounts: list[tuple], open_accounts: set[str]) -> None:
         """The locked accounts, and those ``open_accounts`` that do not exist yet, opened."""
         for ref, kind, asset, dmnec, cmned, *counters in accounts:
-            flags = AccountFlags.NONE
-            if dmnec:
-                flags |= AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS
-            if cmned:
-                flags |= AccountFlags.CREDITS_MUST_NOT_EXCEED_DEBITS
+            flags = _ACCOUNT_FLAGS[bool(dmnec), bool(cmned)]
             self._add_account(Account(ref, asset, AccountKind(kind), flags), Balance(*counters))
         to_open = sorted(open_accounts - set(self.ledger.accounts))
         if to_open:
@@ -281,8 +292,9 @@ class _Batch:
 
     # --- writing ---------------------------------------------------------------------
 
-    def write(self, expired: list[str]) -> dict[str, TransferRow]:
-        """Append the new rows to the chain; store counters, open pendings and refusals."""
+    def chain(self, expired: list[str]) -> dict[str, TransferRow]:
+        """The batch's new rows (its lapses first), hash-chained after the head; the new
+        refusals and, when the chain passes a checkpoint, the signed head are stored now."""
         ledger, moment = self.ledger, self.moment
         records = [expiry_record(ledger.records[pending_id], moment) for pending_id in expired]
         records += [record for tid, record in ledger.records.items() if tid not in self.loaded_rows]
@@ -295,6 +307,15 @@ class _Batch:
             row = chained_row(record, seq=seq, prev_hash=prev, created_at=moment)
             rows[row.transfer_id] = row
             prev = row.hash
+        if self.refusals.added:
+            _store_refusals(self.refusals, moment)
+        if rows and checkpoints.crosses_boundary(first_seq, seq):
+            checkpoints.sign_head(seq=seq, head_hash=prev, signed_at=moment)
+        return rows
+
+    def changes(self, rows: dict[str, TransferRow]) -> tuple[list, dict, list, list]:
+        """What the batch writes: ``write_batch``'s ``rows, changed, opened, closed``."""
+        ledger = self.ledger
         self.changed = {
             ref: balance
             for ref, balance in ledger.balances.items()
@@ -317,12 +338,7 @@ class _Batch:
             for pending_id in sorted(self.loaded_open)
             if ledger.pending_states.get(pending_id) is not _PENDING
         ]
-        self.backend.write_batch(self.cursor, list(rows.values()), self.changed, opened, closed)
-        if self.refusals.added:
-            _store_refusals(self.refusals, moment)
-        if rows and checkpoints.crosses_boundary(first_seq, seq):
-            checkpoints.sign_head(seq=seq, head_hash=prev, signed_at=moment)
-        return rows
+        return list(rows.values()), self.changed, opened, closed
 
     def outcomes(
         self, results: list[TransferResult], rows: dict[str, TransferRow]

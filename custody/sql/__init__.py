@@ -20,7 +20,11 @@ callers read them like model instances. Each backend module offers:
   transfers a batch only replays);
 - ``write_batch(cursor, rows, changed, opened, closed)``: append ``rows``, store the
   ``changed`` counters (the CHECK constraints apply), add ``opened`` (``OPEN_PENDING_COLUMNS``
-  tuples) to the open-pending index, drop ``closed``.
+  tuples) to the open-pending index, drop ``closed``;
+- ``overlapped(cursor, changes)``: a context manager for the write of ``changes`` (the
+  arguments of ``write_batch``); a statement run inside it may return before the database
+  has run it, and the block's end waits for every one (raising the first error), so the
+  writer's Python after its write runs while the database works.
 """
 
 import functools

@@ -5,6 +5,7 @@ costs nothing here and the batch's reads need no ``FOR UPDATE``; rows go in with
 ``executemany``. SQLite hands datetimes back naive (stored in UTC): they are made aware.
 """
 
+import contextlib
 from datetime import UTC, datetime
 
 from django.db import connection
@@ -97,6 +98,11 @@ def _locked_accounts(cursor, rows, refs, sweep_assets) -> list[tuple]:
         (ref, kind, asset, bool(dmnec), bool(cmned), *counters)
         for ref, kind, asset, dmnec, cmned, *counters in cursor.fetchall()
     ]
+
+
+def overlapped(cursor, changes) -> contextlib.nullcontext:
+    """In process: every statement has run when it returns."""
+    return contextlib.nullcontext()
 
 
 def more_resolutions(cursor, pending_ids: list[str]) -> list[TransferRow]:

@@ -13,10 +13,13 @@ from decimal import ROUND_FLOOR, Decimal
 import redis
 from django.conf import settings
 
-from core.redis_client import get_redis
+from core.redis_client import get_redis, lean_pipeline
 from custody.money import ASSETS
 from risk.pretrade import steps
 from risk.pretrade.checks import QUOTE_SCALE
+
+QUOTE_PLACES = 6
+"""``QUOTE_SCALE`` as a number of decimal places (tests/risk/positions/test_collateral.py)."""
 
 
 def quote_asset() -> str:
@@ -33,7 +36,13 @@ def set_collateral(account_id: str, amount: Decimal, client: redis.Redis | None 
 
 
 def mirror(balances) -> int:
-    """Mirror a batch's new client balances (``ClientBalanceChange``) in the quote asset."""
+    """Mirror a batch's new client balances (``ClientBalanceChange``) in the quote asset.
+
+    Every committed ledger batch calls this, so it is kept lean: the micro-units are integer
+    arithmetic on the minor units (the same floor as :func:`to_micro` of the decimal amount)
+    and the ``HSET`` s go through ``lean_pipeline`` (one write, replies read raw; redis-py's
+    ``Pipeline`` cost ~5 µs of Python per command).
+    """
     from custody.selectors import margin_held
 
     asset = quote_asset()
@@ -44,12 +53,21 @@ def mirror(balances) -> int:
     # Only an account with pending debits can hold margin: most batches need no query.
     reserving = [change.account_id for change in mine if change.reserved]
     held = margin_held(asset=asset, account_ids=reserving) if reserving else {}
-    scale = Decimal(10) ** ASSETS[asset].scale
-    pipe = get_redis().pipeline(transaction=False)
+    scale = ASSETS[asset].scale
+    pipe = lean_pipeline(get_redis())
     for account_id, minor in available.items():
-        set_collateral(account_id, Decimal(minor + held.get(account_id, 0)) / scale, client=pipe)
+        micro = minor_to_micro(minor + held.get(account_id, 0), scale)
+        pipe.execute_command("HSET", steps.risk_key(account_id), "collateral", micro)
     pipe.execute()
     return len(available)
+
+
+def minor_to_micro(minor: int, scale: int) -> int:
+    """Minor units of an asset with ``scale`` places as micro-units, rounded down (exactly
+    ``to_micro(Decimal(minor) / 10**scale)``, in integers)."""
+    if scale <= QUOTE_PLACES:
+        return minor * 10 ** (QUOTE_PLACES - scale)
+    return minor // 10 ** (scale - QUOTE_PLACES)
 
 
 def available_balances() -> dict[str, Decimal]:

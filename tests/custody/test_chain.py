@@ -11,6 +11,7 @@ from custody.chain import (
     TRANSFER_FIELDS,
     canonical_transfer_bytes,
     chain_hash,
+    chain_hash_of_values,
     checkpoint_message,
     first_break,
     record_fields,
@@ -43,6 +44,19 @@ encoding changed: every stored chain would break, so bump ``CHAIN_VERSION`` inst
 
 def test_the_encoding_is_pinned():
     assert chain_hash(FIELDS, GENESIS_HASH).hex() == GOLDEN
+
+
+def test_the_values_form_hashes_as_the_mapping():
+    """The writer hashes its rows from the values in field order (custody.transfer_rows)."""
+    assert chain_hash_of_values(list(FIELDS.values()), GENESIS_HASH).hex() == GOLDEN
+    pending = {**FIELDS, "flags": "pending", "pending_id": "p-1", "timeout": 60}
+    assert chain_hash_of_values(list(pending.values()), GENESIS_HASH) == chain_hash(
+        pending, GENESIS_HASH
+    )
+    with pytest.raises(ValueError):
+        chain_hash_of_values(list(FIELDS.values())[:-1], GENESIS_HASH)
+    with pytest.raises(TypeError):
+        chain_hash_of_values([True, *list(FIELDS.values())[1:]], GENESIS_HASH)
 
 
 def test_field_order_is_fixed_whatever_the_mapping_order():
