@@ -62,6 +62,13 @@ def is_spike(rejects: int, total: int) -> bool:
     return total >= minimum and rejects >= ratio * total
 
 
+REJECT_SPIKES, LIMIT_BREACHES = "reject_spikes", "limit_breaches"
+"""The causes these alerts are grouped by (``oversight.incidents``): every account's and every
+reason's reject spike is one incident while they keep coming, and so is every attempt on a
+limit, whichever account and instrument (a demo's traders on ten instruments opened ten
+incidents; the alerts keep the account and the instrument)."""
+
+
 def watch_rejects(*, now: datetime) -> int:
     """Reject-rate spikes per account and per reason, and every limit breach attempt, in the
     last window."""
@@ -75,6 +82,8 @@ def watch_rejects(*, now: datetime) -> int:
             raise_alert(
                 key=f"pretrade.reject_spike.{row['account_id']}",
                 kind="reject_spike",
+                cause=REJECT_SPIKES,
+                cause_title="Reject-rate spikes",
                 severity="warning",
                 title=f"{row['account_id']}: {row['rejects']} of {row['total']} orders "
                 f"rejected in {WINDOW.seconds // 60} min",
@@ -101,6 +110,8 @@ def watch_rejects(*, now: datetime) -> int:
             raise_alert(
                 key=f"pretrade.reason_spike.{code}",
                 kind="reject_spike",
+                cause=REJECT_SPIKES,
+                cause_title="Reject-rate spikes",
                 severity="warning",
                 title=f"{n} of {total} orders rejected for {code} in {WINDOW.seconds // 60} min",
                 detail={"reason": code, "rejects": n, "orders": total},
@@ -120,6 +131,8 @@ def watch_rejects(*, now: datetime) -> int:
         raise_alert(
             key=f"pretrade.limit_breach.{row['account_id']}.{row['instrument']}",
             kind="limit_breach",
+            cause=LIMIT_BREACHES,
+            cause_title="Orders refused at a position or open-interest limit",
             severity="warning",
             title=f"{row['account_id']} tried to pass a limit on {row['instrument']} "
             f"({row['n']} orders refused)",

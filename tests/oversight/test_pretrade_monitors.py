@@ -134,3 +134,29 @@ def test_custody_sections_list_large_withdrawals_and_breaks():
     assert [row[1] for row in rows] == ["w0"] and rows[0][-1] == "150000.000000"
     columns, rows = reconciliation_breaks(NOW - timedelta(hours=1), NOW + timedelta(hours=1))
     assert rows == [] and columns[0] == "opened_at"
+
+
+def test_limit_breaches_and_reject_spikes_of_many_accounts_are_one_incident_each():
+    """Issue 18: a demo's traders pressing on limits on ten instruments opened ten incidents;
+    attempts on a limit are one incident whichever the account and instrument, as are the
+    reject spikes, and each alert keeps its own account and instrument."""
+    from oversight.models import Incident
+
+    rows = []
+    for n, (account, symbol) in enumerate(
+        [("acc-a", "AAPL-PERP"), ("acc-b", "TSLA-PERP"), ("acc-c", "BTC-PERP")]
+    ):
+        rows += [decision(100 * n + i, account, "reject", "POSITION_LIMIT") for i in range(25)]
+        for row in rows[-25:]:
+            row.instrument = symbol
+    PretradeDecision.objects.bulk_create(rows)
+    monitors.watch_rejects(now=NOW)
+    breaches = Alert.objects.filter(kind="limit_breach")
+    assert {(a.detail["account_id"], a.detail["instrument"]) for a in breaches} == {
+        ("acc-a", "AAPL-PERP"), ("acc-b", "TSLA-PERP"), ("acc-c", "BTC-PERP"),
+    }  # fmt: skip
+    incidents = Incident.objects.filter(kind__in=("limit_breach", "reject_spike"))
+    assert sorted(incidents.values_list("kind", "alert_count")) == [
+        ("limit_breach", 3),
+        ("reject_spike", 4),  # three accounts and the reason, platform-wide
+    ]
