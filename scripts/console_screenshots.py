@@ -36,18 +36,27 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+SYMBOLS = ("AAPL-PERP", "NVDA-PERP", "TSLA-PERP", "SPY-PERP", "BTC-PERP", "USTB-RWA")
 PAGES = [
     ("02-dashboard", "/"),
-    ("03-market", "/markets/TSLA-PERP/"),
     ("04-rules", "/rules/"),
     ("09-decisions", "/decisions/"),
     ("11-screening", "/screening/"),
-    ("12-alerts", "/alerts/"),
-    ("13-pretrade", "/pretrade/"),
-    ("14-kill-switches", "/kill-switches/"),
-    ("15-custody", "/custody/"),
-    ("16-reports", "/reports/"),
+    ("20-alerts", "/alerts/"),
+    ("21-pretrade", "/pretrade/"),
+    ("22-kill-switches", "/kill-switches/"),
+    ("23-custody", "/custody/"),
+    ("24-reports", "/reports/"),
 ]
+DRAFT = {
+    "rule_id": "sg-perps-review",
+    "jurisdictions": "SG",
+    "citation_ref": "Venue policy (demo)",
+    "citation_text": "Perpetuals opened from Singapore are reviewed while MAS guidance is read.",
+    "reason": "Demo: what would reviewing Singapore's perpetuals have changed?",
+}
+"""A draft proposed on the live demo, so its page shows the impact measured on the demo's
+own decisions (the demo's traders include Singapore residents trading perpetuals)."""
 
 
 def free_port() -> int:
@@ -147,9 +156,55 @@ def shoot(base: str, credentials: dict, out: Path, var: Path) -> None:
         for name, path in PAGES:
             page.goto(base + path)
             page.wait_for_load_state("networkidle")
-            page.screenshot(path=str(out / f"{name}.png"), full_page=True)
+            page.screenshot(path=str(out / f"{name}.png"), full_page=name == "02-dashboard")
             print(f"{name}: {path}", flush=True)
+        market = busiest_market(page, base)
+        page.goto(base + market)
+        page.wait_for_load_state("networkidle")
+        page.screenshot(path=str(out / "03-market.png"), full_page=True)
+        print(f"03-market: {market}", flush=True)
+        propose_and_measure(page, base, out)
         context.close()
+
+
+def busiest_market(page, base: str) -> str:
+    """The market page, last hour, of the demo instrument with the most state changes (the
+    breaker episodes the feed has staged so far)."""
+    changes = {}
+    for symbol in SYMBOLS:
+        page.goto(base + f"/markets/{symbol}/?hours=1")
+        rows = page.locator("section", has_text="State changes").locator("tbody tr")
+        changes[symbol] = rows.count() - rows.filter(has_text="No state changes").count()
+    symbol = max(SYMBOLS, key=lambda each: (changes[each], each == "TSLA-PERP"))
+    return f"/markets/{symbol}/?hours=1"
+
+
+def propose_and_measure(page, base: str, out: Path) -> None:
+    """Propose ``DRAFT`` through the form, wait for the worker to measure its impact on the
+    demo's decisions, and keep the draft's page and the proposal (what the checker sees)."""
+    page.goto(base + "/rules/propose/")
+    page.get_by_label("Rule id").fill(DRAFT["rule_id"])
+    page.get_by_label("Jurisdictions").fill(DRAFT["jurisdictions"])
+    for product in ("equity_perp", "crypto_perp"):
+        page.get_by_label(product).check()
+    page.get_by_label("open", exact=True).check()
+    for scope in ("residence", "ip geolocation"):
+        page.get_by_label(scope, exact=True).check()
+    page.locator("#id_effect").select_option("review")
+    page.get_by_label("Citation reference").fill(DRAFT["citation_ref"])
+    page.get_by_label("Citation text").fill(DRAFT["citation_text"])
+    page.get_by_label("Why (for the approver and the audit log)").fill(DRAFT["reason"])
+    page.get_by_role("button", name="Propose").click()
+    page.wait_for_url("**/proposals/*/")
+    proposal = page.url
+    page.goto(base + f"/rules/{DRAFT['rule_id']}/r1/")
+    page.get_by_test_id("impact-flips").wait_for(timeout=300_000)  # the worker's measurement
+    page.get_by_test_id("rule-impact").scroll_into_view_if_needed()
+    page.screenshot(path=str(out / "13-rule-impact.png"))
+    page.goto(proposal)
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=str(out / "14-proposal-impact.png"))
+    print("13-rule-impact, 14-proposal-impact: a draft measured on the demo", flush=True)
 
 
 if __name__ == "__main__":
