@@ -235,7 +235,14 @@ class DemoFeed:
         order = traders.order_at(
             self.seed, step, self.run_id, self.instruments, self.quotes, prices, self.positions
         )
+        product = self.instruments[order.instrument].product_class
         try:
+            for check in traders.access_checks_at(self.seed, step, order, product):
+                status, body = self.venue.request(
+                    "POST", "/api/v1/access/check", self.keys.pretrade, check
+                )
+                if status != 200:
+                    errors.append(f"access check {check}: {status} {body}")
             status, body = self.venue.request(
                 "POST", "/api/v1/pretrade/check", self.keys.pretrade, order.body()
             )

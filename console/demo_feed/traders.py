@@ -227,3 +227,34 @@ def follow_up_for(seed: int, order: DemoOrder, accepted_step: int) -> FollowUp:
     kind = draw.choices(kinds, [weight for _, weight in FOLLOW_UP_WEIGHTS])[0]
     delay = draw.randint(*FOLLOW_UP_DELAY_STEPS)
     return FollowUp(accepted_step + delay, order, kind)
+
+
+# Visitors looking at the venue before they sign in (API.md: the access gate without an
+# account is about the location alone): from Hong Kong and Singapore, which may trade, and
+# from the mainland, the US and Iran, which the rulebook keeps out of some products.
+VISITORS = ("203.198.7.66", "165.21.83.88", "114.114.114.114", "8.8.8.8", "5.160.0.1")
+VISITOR_PRODUCTS = ("rwa_token", "equity_perp", "crypto_perp")
+
+
+def access_checks_at(seed: int, step: int, order: DemoOrder, product_class: str) -> list[dict]:
+    """The access checks asked at ``step`` with its order: the trader's own (may this
+    account open this product from here?) and, one step in two, an anonymous visitor's --
+    so the access gate's decisions, its denials by jurisdiction and their chart fill in."""
+    checks = [
+        {
+            "account_id": order.trader.account_id,
+            "client_ip": order.trader.client_ip,
+            "product_class": product_class,
+            "action": "open",
+        }
+    ]
+    draw = step_random(seed, "", step, "visitor")
+    if draw.random() < 0.5:
+        checks.append(
+            {
+                "client_ip": draw.choice(VISITORS),
+                "product_class": draw.choice(VISITOR_PRODUCTS),
+                "action": "view" if draw.random() < 0.3 else "open",
+            }
+        )
+    return checks

@@ -11,6 +11,8 @@ from decimal import Decimal
 
 import pytest
 
+from compliance import decision_log
+from compliance.models import AccessDecision
 from console import demo
 from console.demo_feed import keys as feed_keys_module
 from console.demo_feed.episodes import EpisodeKind, PendingEpisode
@@ -206,6 +208,7 @@ def test_demo_traders_get_real_decisions_fills_and_cancels(
         for report in reports:
             tally.add(report)
         decisions.drain()
+        decision_log.drain(claim_idle_ms=0)
     assert not tally.errors
     assert tally.decisions["accept"] >= 20 and tally.decisions["reject"] >= 10
     codes = set(tally.rejects)
@@ -218,6 +221,15 @@ def test_demo_traders_get_real_decisions_fills_and_cancels(
     assert any(position != 0 for position in feed.positions.values())
     summary = tally.summary(80)
     assert "PRICE_OUTSIDE_BAND" in summary and "fills" in summary
+    # The traders and some anonymous visitors ask the access gate too: its denials by
+    # jurisdiction fill in (the dashboard's and the decisions page's chart).
+    access = AccessDecision.objects.all()
+    assert access.count() >= 80
+    assert (
+        access.filter(account_id__in=("", None)).exists()
+        or access.filter(account_id__isnull=True).exists()
+    )
+    assert access.filter(effect="deny").exists() and access.filter(effect="allow").exists()
 
 
 def test_a_feed_restarted_carries_on_from_the_venues_reference(

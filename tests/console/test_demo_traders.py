@@ -147,3 +147,24 @@ def test_an_ordinary_traders_positions_fit_its_collateral_at_the_weekend_leverag
     for trader in traders.ORDINARY_TRADERS:
         margin = sum(trader.soft_position_notional / leverage for leverage in leverages)
         assert margin <= D(DEMO_BALANCES[trader.account_id]), trader
+
+
+def test_each_order_comes_with_its_traders_access_check_and_some_visitors():
+    """The demo asks the access gate as a venue's web front would: the trader's own check
+    before each order, and an anonymous visitor one step in two (none with an account)."""
+    from console.demo_feed import traders as demo_traders
+
+    order = demo_traders.DemoOrder.__new__(demo_traders.DemoOrder)
+    object.__setattr__(order, "trader", demo_traders.ORDINARY_TRADERS[0])
+    visitors = 0
+    for step in range(200):
+        checks = demo_traders.access_checks_at(7, step, order, "equity_perp")
+        assert checks == demo_traders.access_checks_at(7, step, order, "equity_perp")
+        assert checks[0] == {
+            "account_id": "acc-sg", "client_ip": "165.21.83.88",
+            "product_class": "equity_perp", "action": "open",
+        }  # fmt: skip
+        for visitor in checks[1:]:
+            assert "account_id" not in visitor and visitor["client_ip"] in demo_traders.VISITORS
+            visitors += 1
+    assert 60 <= visitors <= 140
