@@ -189,6 +189,16 @@ def access_findings(*, now: datetime, thresholds: Thresholds) -> list[Finding]:
     ]
 
 
+INCIDENT_TITLES = {
+    "access.repeat_denials": "Accounts and addresses denied again and again",
+    "access.many_countries": "Accounts seen from several countries",
+    "access.anonymizer": "Anonymizing networks used",
+}
+"""Each kind of finding is one incident while its findings keep coming, whichever account or
+address they name (``oversight.incidents``; a demo's visitors opened one per address); each
+alert keeps its subject."""
+
+
 def run_access_monitors(*, now: datetime, thresholds: Thresholds | None = None) -> int:
     """Raise (or count a repeat of) one alert per finding; returns how many findings."""
     thresholds = thresholds or Thresholds.from_settings()
@@ -197,6 +207,8 @@ def run_access_monitors(*, now: datetime, thresholds: Thresholds | None = None) 
         raise_alert(
             key=finding.key,
             kind=finding.kind,
+            cause=finding.kind,
+            cause_title=INCIDENT_TITLES.get(finding.kind, ""),
             severity=finding.severity,
             title=finding.title,
             detail=finding.detail,

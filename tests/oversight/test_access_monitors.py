@@ -122,6 +122,15 @@ def test_access_monitors_find_the_patterns_in_the_last_window():
     monitors.run_access_monitors(now=NOW + timedelta(minutes=1))  # the next scheduled run
     assert Alert.objects.count() == 5
     assert set(Alert.objects.values_list("occurrences", flat=True)) == {2}
+    # One incident per kind of finding, whichever account or address (a demo's visitors
+    # opened one incident per address): three, not five.
+    from oversight.models import Incident
+
+    assert sorted(Incident.objects.values_list("kind", "alert_count")) == [
+        ("access.anonymizer", 2),
+        ("access.many_countries", 1),
+        ("access.repeat_denials", 2),
+    ]
 
 
 @pytest.mark.django_db
