@@ -171,8 +171,7 @@ def main(quick: bool, profile: bool, mode_label: str | None = None) -> list[dict
         (
             "stateless checks in process (no GeoIP)",
             stateless,
-            "the verdicts the order can use (open; reduce only if open is refused), assess; "
-            "NautilusTrader RiskEngine ref: 11.8 µs",
+            "the verdicts the order can use (open; reduce only if open is refused), assess",
         ),
         (
             "stateless checks incl. GeoIP lookup",
