@@ -297,6 +297,19 @@ def _publish(actor: str, now: datetime) -> RulebookVersion:
     return version
 
 
+def locked_draft(rule_id: str, revision: int) -> RuleRevision:
+    """The rule's revision, locked for this transaction; 404 if there is none, 409 unless
+    it is still a draft."""
+    draft = (
+        RuleRevision.objects.select_for_update().filter(rule_id=rule_id, revision=revision).first()
+    )
+    if draft is None:
+        raise NotFound(f"rule {rule_id} has no revision {revision}")
+    if draft.status != "draft":
+        raise Conflict(f"rule {rule_id} r{revision} is {draft.status}, not a draft")
+    return draft
+
+
 def activate_rule(*, rule_id: str, revision: int, actor: str) -> RulebookVersion:
     """Put a drafted revision in force (or retire the rule, for a retirement draft) and
     publish the resulting rulebook version. Four eyes: never by its own drafter."""
@@ -335,15 +348,7 @@ def activate_rule(*, rule_id: str, revision: int, actor: str) -> RulebookVersion
 
 def reject_rule(*, rule_id: str, revision: int, actor: str, reason: str) -> RuleRevision:
     with transaction.atomic():
-        draft = (
-            RuleRevision.objects.select_for_update()
-            .filter(rule_id=rule_id, revision=revision)
-            .first()
-        )
-        if draft is None:
-            raise NotFound(f"rule {rule_id} has no revision {revision}")
-        if draft.status != "draft":
-            raise Conflict(f"rule {rule_id} r{revision} is {draft.status}, not a draft")
+        draft = locked_draft(rule_id, revision)
         draft.status, draft.note = "rejected", reason
         draft.save(update_fields=["status", "note"])
         audit.record(

@@ -28,10 +28,10 @@ from compliance.impact.inputs import INPUTS_INVALID, Inputs
 from compliance.impact.replay import replay
 from compliance.impact.tally import Tally
 from compliance.models import RulebookVersion, RuleImpact, RuleRevision
-from compliance.services import RULE_FIELDS, rule_of
+from compliance.services import RULE_FIELDS, locked_draft, rule_of
 from compliance.snapshot import signal_defaults
 from core import audit, clock
-from core.errors import Conflict, NotFound, ValidationFailed
+from core.errors import ValidationFailed
 from core.registry import DecisionSource, RecordedDecision, decision_sources
 
 logger = logging.getLogger("gatehouse.compliance.impact")
@@ -84,15 +84,7 @@ def request_measurement(
             fields={"days": [f"Between 1 and {MAX_WINDOW_DAYS}."]},
         )
     with transaction.atomic():
-        draft = (
-            RuleRevision.objects.select_for_update()
-            .filter(rule_id=rule_id, revision=revision)
-            .first()
-        )
-        if draft is None:
-            raise NotFound(f"rule {rule_id} has no revision {revision}")
-        if draft.status != "draft":
-            raise Conflict(f"rule {rule_id} r{revision} is {draft.status}, not a draft")
+        draft = locked_draft(rule_id, revision)
         rule_of(draft)  # a draft that no longer validates is refused here, not in the worker
         digest, rulebook = draft_digest(draft), latest_rulebook()
         running = draft.impacts.filter(

@@ -552,36 +552,21 @@ class _Batch:
         that reject (``void_step``), so nothing a failover could lose was acknowledged. If
         Redis cannot take the void now, a later batch does (``in_doubt``)."""
         void, release = atomic.script("void_step"), atomic.script("release_open_interest")
-        found, records = {}, {}
+        found, waiting = {}, {}
         for index in indices:
-            found[index], records[index] = self._degraded(self.items[index], "redis replicas")
+            found[index], record = self._degraded(self.items[index], "redis replicas")
+            waiting[index] = self._waiting(self.items[index], record)
 
         def build(pipe):
             for index in indices:
-                item, record = self.items[index], records[index]
-                void(
-                    keys=atomic.void_keys(item.order.account_id, item.order.order_id),
-                    args=[
-                        item.order.order_id,
-                        item.fingerprint,
-                        item.order.account_id,
-                        self.now_ms,
-                        orjson.dumps(record),
-                        orjson.dumps({name: record[name] for name in answers.REPLAYED}),
-                        self.now_ms + self.window_ms,
-                        "",
-                    ],
-                    client=pipe,
-                )
-                self._release_one(release, item, pipe)
+                waiting[index].queue_void(void, pipe, self.now_ms, attempt=b"")
+                self._release_one(release, self.items[index], pipe)
 
         try:
             run_pipeline(self.client, build)
         except REDIS_ERRORS as exc:
             logger.error("pre-trade: unconfirmed accepts not voided yet: %s", exc)
-            in_doubt.note([self._waiting(self.items[i], records[i]) for i in indices])
-        for index in indices:
-            self.items[index].reserved_open_interest = False
+            in_doubt.note(list(waiting.values()))
         return found
 
     # --- round trip 3 (only if needed): release open interest nobody needs ---------------

@@ -47,6 +47,24 @@ class Unanswered:
     attempt: bytes  # the replayed parts the unanswered step stored, if it was applied
     window_end_ms: int
 
+    def queue_void(self, void, pipe, now_ms: int, *, attempt: bytes | None = None) -> None:
+        """Queue this order's ``void_step`` on ``pipe``: in its in-doubt mode (only the record
+        of this very attempt), or with ``attempt=b""`` whatever record the order has."""
+        void(
+            keys=steps.void_keys(self.account_id, self.order_id),
+            args=[
+                self.order_id,
+                self.fingerprint,
+                self.account_id,
+                now_ms,
+                self.record,
+                self.replay,
+                self.window_end_ms,
+                self.attempt if attempt is None else attempt,
+            ],
+            client=pipe,
+        )
+
 
 _waiting: deque[Unanswered] = deque()
 _lock = threading.Lock()
@@ -82,20 +100,7 @@ def settle(client, now_ms: int) -> int:
 
     def voids(pipe):
         for order in batch:
-            void(
-                keys=steps.void_keys(order.account_id, order.order_id),
-                args=[
-                    order.order_id,
-                    order.fingerprint,
-                    order.account_id,
-                    now_ms,
-                    order.record,
-                    order.replay,
-                    order.window_end_ms,
-                    order.attempt,
-                ],
-                client=pipe,
-            )
+            order.queue_void(void, pipe, now_ms)
 
     def releases(pipe):
         for order in released:
