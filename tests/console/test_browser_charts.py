@@ -24,7 +24,7 @@ from django.conf import settings
 from playwright.sync_api import expect
 
 from tests.api import live
-from tests.console.test_browser import CHROMIUM, CHROMIUM_ARGS, secret_from_uri, totp_now
+from tests.console.test_browser import CHROMIUM, CHROMIUM_ARGS, enter_code, secret_from_uri
 
 pytestmark = [
     pytest.mark.browser,
@@ -143,9 +143,7 @@ def signed_in(browser, stack):
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Continue").click()
     page.wait_for_url("**/sign-in/code/")
-    page.get_by_label("Six-digit code").fill(totp_now(stack["secret"]))
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(base + "/")
+    enter_code(page, base, stack["secret"])
     page.close()
     yield context
     context.close()
