@@ -36,6 +36,7 @@ TARGETS = {
 # Areas by the file a frame is in, first match wins (site-packages paths, then ours).
 AREAS = [
     ("django", "/django/"),
+    ("granian (Python side)", "/granian/"),
     ("redis client", "/redis/"),
     ("orjson/json", "json"),
     ("risk (the check)", "/risk/"),
@@ -49,7 +50,7 @@ FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^:()]+)(?::\d+)?\)$")
 
 def _frames(stack: str) -> list[tuple[str, str]]:
     frames = []
-    for part in stack.split(";")[1:]:  # the first part names the process or thread
+    for part in stack.split(";"):
         match = FRAME.match(part)
         if match:
             frames.append((match["func"], match["file"]))
@@ -57,8 +58,9 @@ def _frames(stack: str) -> list[tuple[str, str]]:
 
 
 def _area(file: str) -> str:
+    path = "/" + file.lstrip("/")  # py-spy names files relative to sys.path
     for name, marker in AREAS:
-        if marker in file:
+        if marker in path:
             return name
     return "other" if file.endswith(".py") else "granian / native"
 
