@@ -15,6 +15,7 @@ import orjson
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
@@ -200,8 +201,20 @@ def _is_api(request: HttpRequest) -> bool:
     return request.path.startswith("/api/")
 
 
+@csrf_exempt  # an API client sends no CSRF cookie: an unknown path is a 404 for every method
 def api_not_found(request: HttpRequest, *args, **kwargs) -> HttpResponse:
     return json_error(404, "NOT_FOUND", f"No API endpoint at {request.path}.")
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """``CSRF_FAILURE_VIEW``: under /api/ the contract's 403, elsewhere Django's page."""
+    if _is_api(request):
+        return json_error(
+            403, "PERMISSION_DENIED", "Refused by the CSRF check; API calls carry an API key."
+        )
+    from django.views.csrf import csrf_failure as django_csrf_failure
+
+    return django_csrf_failure(request, reason)
 
 
 def handler400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

@@ -301,6 +301,7 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
 CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_FAILURE_VIEW = "core.errors.csrf_failure"  # the contract's 403 under /api/
 # Secure cookies: always in production (settings.prod); here from the environment.
 SESSION_COOKIE_SECURE = env.bool("CONSOLE_SECURE_COOKIES", default=False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

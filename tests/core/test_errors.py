@@ -1,5 +1,7 @@
 """Every error kind answers with the contract's body: {"error": {code, message, fields}}."""
 
+import json
+
 import pytest
 
 from tests.conftest import auth
@@ -25,6 +27,49 @@ def test_unknown_api_path_without_a_key_is_still_json(api):
     response = api.get("/api/nothing-here")
     assert response.status_code == 404
     assert error_of(response)["code"] == "NOT_FOUND"
+
+
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+def test_unknown_api_path_is_a_json_404_for_every_method(method, make_key):
+    """A client that is not a browser sends no CSRF cookie: an unknown path under /api/ is
+    still the contract's 404, not Django's HTML CSRF page (a PUT to a mistyped profile path
+    answered an HTML 403 from make run)."""
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    response = getattr(client, method)(
+        "/api/v1/accounts/acc-sg/profile",
+        data=b"{}",
+        content_type="application/json",
+        **auth(make_key("operator")),
+    )
+    assert response.status_code == 404
+    assert error_of(response)["code"] == "NOT_FOUND"
+
+
+def test_a_csrf_refusal_under_api_is_the_contracts_403(rf):
+    """Whatever view under /api/ the CSRF check refuses, the answer is the contract's body."""
+    from django.middleware.csrf import CsrfViewMiddleware
+
+    def view(request):
+        raise AssertionError("not reached")
+
+    request = rf.post("/api/v1/anything", data=b"{}", content_type="application/json")
+    response = CsrfViewMiddleware(lambda r: None).process_view(request, view, (), {})
+    assert response.status_code == 403
+    assert response["Content-Type"].startswith("application/json")
+    body = json.loads(response.content)
+    assert set(body["error"]) == {"code", "message", "fields"}
+    assert body["error"]["code"] == "PERMISSION_DENIED"
+
+
+def test_a_csrf_refusal_of_a_console_page_stays_djangos_page(rf):
+    from django.middleware.csrf import CsrfViewMiddleware
+
+    request = rf.post("/sign-in/", data={})
+    response = CsrfViewMiddleware(lambda r: None).process_view(request, lambda r: None, (), {})
+    assert response.status_code == 403
+    assert response["Content-Type"].startswith("text/html")
 
 
 def test_missing_key_is_401_with_challenge(api):
